@@ -1,0 +1,423 @@
+"""Attention: score a query against a sequence of keys, turn the scores into weights, mix values.
+
+A decoder state, the *query* :math:`h_a`, is compared with every encoder state, the *keys*
+:math:`h_b = k_1, \\dots, k_T`. Four score functions are in use (Luong, Pham and Manning 2015;
+Bahdanau, Cho and Bengio 2015; Vaswani et al. 2017):
+
+=============  ==============================================  ===============================
+method         score :math:`S(h_a, h_b)`                        parameters (``params`` keys)
+=============  ==============================================  ===============================
+``dot``        :math:`h_a^\\top h_b`                             none; needs ``d_q == d_k``
+``general``    :math:`h_a^\\top W h_b`                           ``W`` (d_q, d_k)
+``concat``     :math:`v^\\top \\tanh(W_a h_a + W_b h_b)`          ``W_a`` (d_attn, d_q),
+                                                                ``W_b`` (d_attn, d_k),
+                                                                ``v`` (d_attn,)
+``scaled_dot`` :math:`h_a^\\top h_b / \\sqrt{d}`                  none; needs ``d_q == d_k = d``
+=============  ==============================================  ===============================
+
+``concat`` is Bahdanau's *additive* attention; ``"additive"`` is accepted as another name.
+In chapter 6 the four scores are eqs. ``eq-06-dot``, ``eq-06-general``, ``eq-06-concat`` and
+``eq-06-scaled``, the weights eq. ``eq-06-softmax`` (masked: ``eq-06-mask``) and the context
+eq. ``eq-06-context``.
+The weights are the softmax of the scores over time, :math:`\\alpha_t = e^{S_t} / \\sum_s
+e^{S_s}`, with padded positions masked out (weight exactly 0), and the context is the weighted
+sum of the values, :math:`c = \\sum_t \\alpha_t v_t`.
+
+Shapes follow the rest of the library: a batch of row vectors. ``query`` is (B, d_q),
+``keys`` (B, T, d_k), ``values`` (B, T, d_v), ``mask`` (B, T) with True at real positions;
+scores and weights are (B, T) and the context (B, d_v). For small worked examples the batch
+axis may be left out everywhere at once: query (d_q,), keys (T, d_k) give scores (T,).
+
+``score_backward`` and ``attend_backward`` are the hand-written gradients, written next to the
+forward so the two can be read side by side; the tests check them against ``torch.autograd``.
+
+Example
+-------
+>>> import numpy as np
+>>> from rnnbook import attention
+>>> q = np.array([1.0, 0.0]); K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+>>> attention.score(q, K, "dot")
+array([1., 0., 1.])
+>>> context, weights = attention.attend(q, K, K, "dot")
+>>> weights.round(3)
+array([0.422, 0.155, 0.422])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from rnnbook.functional import softmax, softmax_backward
+
+__all__ = [
+    "METHODS",
+    "PARAM_NAMES",
+    "score",
+    "score_backward",
+    "attend",
+    "attend_backward",
+    "init_params",
+]
+
+METHODS = ("dot", "general", "concat", "scaled_dot")
+"""The score functions, by name."""
+
+PARAM_NAMES = {"dot": (), "general": ("W",), "concat": ("W_a", "W_b", "v"), "scaled_dot": ()}
+"""The ``params`` keys each method needs."""
+
+_ALIASES = {"additive": "concat"}
+
+Params = Mapping[str, ArrayLike]
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking the arguments
+# ----------------------------------------------------------------------------------------------
+
+
+def _method(method: str) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, one of {METHODS}; got {type(method).__name__}")
+    m = _ALIASES.get(method, method)
+    if m not in METHODS:
+        valid = ", ".join(repr(x) for x in METHODS)
+        raise ValueError(
+            f"unknown attention method {method!r}; expected one of {valid} "
+            "('additive' is another name for 'concat')"
+        )
+    return m
+
+
+def _array(a: ArrayLike, name: str) -> np.ndarray:
+    """``a`` as a finite real float array (ints become float64, float32 stays float32)."""
+    a = np.asarray(a)
+    if np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+        raise TypeError(f"{name} must be a real floating-point array, got dtype {a.dtype}")
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def _shape(a: np.ndarray, name: str, expected: tuple, symbols: str) -> None:
+    """Raise unless ``a.shape`` matches ``expected`` (None = any size) described by ``symbols``."""
+    ok = a.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, a.shape, strict=True)
+    )
+    if not ok:
+        sizes = ", ".join("?" if e is None else str(e) for e in expected)
+        raise ValueError(f"{name} must have shape {symbols} = ({sizes}), got {a.shape}")
+
+
+def _inputs(
+    query: ArrayLike, keys: ArrayLike, method: str, params: Params | None
+) -> tuple[np.ndarray, np.ndarray, str, dict[str, np.ndarray], bool]:
+    """Check and batch the arguments of :func:`score`; returns (q, k, method, params, batched)."""
+    method = _method(method)
+    q, k = _array(query, "query"), _array(keys, "keys")
+    batched = q.ndim != 1
+    if batched:
+        _shape(q, "query", (None, None), "(B, d_q)")
+        _shape(k, "keys", (q.shape[0], None, None), "(B, T, d_k)")
+    else:
+        _shape(k, "keys", (None, None), "(T, d_k) for an unbatched query (d_q,)")
+        q, k = q[None], k[None]
+    d_q, d_k = q.shape[-1], k.shape[-1]
+    if method in ("dot", "scaled_dot") and d_q != d_k:
+        raise ValueError(
+            f"method {method!r} needs query and keys of the same size, got d_q={d_q} and "
+            f"d_k={d_k}; use 'general' or 'concat' to compare vectors of different sizes"
+        )
+    return q, k, method, _params(method, params, d_q, d_k), batched
+
+
+def _params(method: str, params: Params | None, d_q: int, d_k: int) -> dict[str, np.ndarray]:
+    needed = PARAM_NAMES[method]
+    if not needed:
+        return {}
+    missing = [n for n in needed if params is None or n not in params]
+    if missing:
+        raise ValueError(
+            f"method {method!r} needs params with keys {list(needed)}; missing {missing}. "
+            f"Make them with init_params({method!r}, d_query={d_q}, d_key={d_k})"
+        )
+    p = {n: _array(params[n], f"params[{n!r}]") for n in needed}
+    if method == "general":
+        _shape(p["W"], "params['W']", (d_q, d_k), "(d_q, d_k)")
+    else:
+        d_attn = p["v"].shape[0] if p["v"].ndim == 1 else None
+        _shape(p["v"], "params['v']", (None,), "(d_attn,)")
+        _shape(p["W_a"], "params['W_a']", (d_attn, d_q), "(d_attn, d_q)")
+        _shape(p["W_b"], "params['W_b']", (d_attn, d_k), "(d_attn, d_k)")
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameters
+# ----------------------------------------------------------------------------------------------
+
+
+def init_params(
+    method: str,
+    d_query: int,
+    d_key: int,
+    d_attn: int | None = None,
+    seed: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Random parameters for a score function, uniform in :math:`\\pm 1/\\sqrt{\\text{fan in}}`.
+
+    As ``torch.nn.Linear`` does: ``W`` and ``W_b`` have fan-in ``d_key``, ``W_a`` has
+    ``d_query`` and ``v`` has ``d_attn``.
+
+    Parameters
+    ----------
+    method : "dot", "general", "concat" (or "additive"), "scaled_dot"
+    d_query, d_key : sizes of the query and of each key
+    d_attn : size of the hidden layer of ``concat`` (default ``d_key``); ignored otherwise
+    seed : seed of the random generator
+
+    Returns
+    -------
+    dict with ``{}`` for dot and scaled_dot, ``{"W": (d_query, d_key)}`` for general and
+    ``{"W_a": (d_attn, d_query), "W_b": (d_attn, d_key), "v": (d_attn,)}`` for concat.
+    """
+    method = _method(method)
+    for name, d in (("d_query", d_query), ("d_key", d_key), ("d_attn", d_attn)):
+        if d is not None and (not isinstance(d, (int, np.integer)) or d < 1):
+            raise ValueError(f"{name} must be a positive integer, got {d!r}")
+    if method in ("dot", "scaled_dot") and d_query != d_key:
+        raise ValueError(f"method {method!r} needs d_query == d_key, got {d_query} and {d_key}")
+    rng = np.random.default_rng(seed)
+
+    def uniform(shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+        bound = 1.0 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=shape)
+
+    if method == "general":
+        return {"W": uniform((d_query, d_key), d_key)}
+    if method == "concat":
+        a = d_key if d_attn is None else d_attn
+        return {
+            "W_a": uniform((a, d_query), d_query),
+            "W_b": uniform((a, d_key), d_key),
+            "v": uniform((a,), a),
+        }
+    return {}
+
+
+# ----------------------------------------------------------------------------------------------
+# Scores and their gradient
+# ----------------------------------------------------------------------------------------------
+
+
+def score(
+    query: ArrayLike, keys: ArrayLike, method: str, params: Params | None = None
+) -> np.ndarray:
+    """Score of the query against each key: the table in the module docstring (chapter 6, eqs.
+    ``eq-06-dot``, ``eq-06-general``, ``eq-06-concat``, ``eq-06-scaled``).
+
+    Parameters
+    ----------
+    query : (B, d_q), or (d_q,) for one example
+    keys : (B, T, d_k), or (T, d_k) for one example
+    method : "dot", "general", "concat" (or "additive"), "scaled_dot"
+    params : the parameters of the method (see :func:`init_params`); None for dot, scaled_dot
+
+    Returns
+    -------
+    scores : (B, T), or (T,) for one example
+    """
+    q, k, method, p, batched = _inputs(query, keys, method, params)
+    s = _score(q, k, method, p)[0]
+    return s if batched else s[0]
+
+
+def _score(q: np.ndarray, k: np.ndarray, method: str, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Batched scores (B, T), and what the backward needs (``q W`` or the tanh layer)."""
+    if method == "dot":  # S = h_a . h_b
+        return np.einsum("bd,btd->bt", q, k), q
+    if method == "scaled_dot":  # S = h_a . h_b / sqrt(d)
+        return np.einsum("bd,btd->bt", q, k) / np.sqrt(q.shape[-1]), q
+    if method == "general":  # S = h_a^T W h_b = (h_a^T W) . h_b
+        qW = q @ p["W"]  # (B, d_k)
+        return np.einsum("bd,btd->bt", qW, k), qW
+    # concat: S = v^T tanh(W_a h_a + W_b h_b); u is the tanh layer, (B, T, d_attn)
+    u = np.tanh((q @ p["W_a"].T)[:, None, :] + k @ p["W_b"].T)
+    return u @ p["v"], u
+
+
+def score_backward(
+    d_scores: ArrayLike,
+    query: ArrayLike,
+    keys: ArrayLike,
+    method: str,
+    params: Params | None = None,
+) -> dict[str, np.ndarray]:
+    """Gradients of a loss through :func:`score`, given ``d_scores`` = dL/dS.
+
+    For dot, :math:`dS/dh_a = h_b` and :math:`dS/dh_b = h_a` (scaled_dot divides both by
+    :math:`\\sqrt d`). For general, :math:`dh_a = W h_b\\,dS`, :math:`dh_b = W^\\top h_a\\,dS`,
+    :math:`dW = h_a h_b^\\top dS`. For concat with :math:`u = \\tanh(W_a h_a + W_b h_b)`:
+    :math:`dv = u\\,dS`, :math:`da = (1 - u^2) \\odot v\\,dS`, then :math:`dh_a = W_a^\\top da`,
+    :math:`dh_b = W_b^\\top da`, :math:`dW_a = da\\,h_a^\\top`, :math:`dW_b = da\\,h_b^\\top`,
+    each summed over the time steps (and the batch, for the parameters).
+
+    Parameters
+    ----------
+    d_scores : (B, T), or (T,) for one example
+    query, keys, method, params : as for :func:`score`
+
+    Returns
+    -------
+    dict with ``"query"`` (B, d_q), ``"keys"`` (B, T, d_k) and one entry per parameter of the
+    method, of that parameter's shape.
+    """
+    q, k, method, p, batched = _inputs(query, keys, method, params)
+    ds = _array(d_scores, "d_scores")
+    _shape(
+        ds, "d_scores", k.shape[:2] if batched else k.shape[1:2], "(B, T)" if batched else "(T,)"
+    )
+    grads = _score_backward(ds if batched else ds[None], q, k, method, p)
+    if not batched:
+        grads["query"], grads["keys"] = grads["query"][0], grads["keys"][0]
+    return grads
+
+
+def _score_backward(ds: np.ndarray, q: np.ndarray, k: np.ndarray, method: str, p: dict) -> dict:
+    s, saved = _score(q, k, method, p)
+    if method in ("dot", "scaled_dot"):
+        scale = 1.0 if method == "dot" else 1.0 / np.sqrt(q.shape[-1])
+        return {
+            "query": scale * np.einsum("bt,btd->bd", ds, k),
+            "keys": scale * ds[:, :, None] * q[:, None, :],
+        }
+    if method == "general":
+        qW = saved
+        d_qW = np.einsum("bt,btd->bd", ds, k)  # (B, d_k)
+        return {
+            "query": d_qW @ p["W"].T,
+            "keys": ds[:, :, None] * qW[:, None, :],
+            "W": q.T @ d_qW,
+        }
+    u = saved  # (B, T, d_attn)
+    da = ds[:, :, None] * p["v"] * (1.0 - u * u)  # gradient at the tanh's input
+    da_sum = da.sum(axis=1)  # the query term is the same at every time step
+    return {
+        "query": da_sum @ p["W_a"],
+        "keys": da @ p["W_b"],
+        "W_a": da_sum.T @ q,
+        "W_b": np.einsum("bta,btd->ad", da, k),
+        "v": np.einsum("bt,bta->a", ds, u),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Weights, context and their gradient
+# ----------------------------------------------------------------------------------------------
+
+
+def _attend_inputs(query, keys, values, method, params, mask):
+    q, k, method, p, batched = _inputs(query, keys, method, params)
+    v = _array(values, "values")
+    if not batched:
+        v = v[None]
+    _shape(v, "values", (*k.shape[:2], None), "(B, T, d_v)" if batched else "(T, d_v)")
+    m = None
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"mask must be a boolean array (True = real position), got {m.dtype}")
+        m = m if batched else m[None]
+        _shape(m, "mask", k.shape[:2], "(B, T)" if batched else "(T,)")
+        empty = np.flatnonzero(~m.any(axis=1))
+        if empty.size:
+            where = f"batch rows {empty.tolist()}" if batched else "the sequence"
+            raise ValueError(
+                f"mask hides every position of {where}: attention needs at least one real "
+                "(True) position per row to put its weight on"
+            )
+    return q, k, v, method, p, m, batched
+
+
+def attend(
+    query: ArrayLike,
+    keys: ArrayLike,
+    values: ArrayLike,
+    method: str,
+    params: Params | None = None,
+    mask: ArrayLike | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Attention weights :math:`\\alpha = \\mathrm{softmax}(S)` and context :math:`c = \\sum_t
+    \\alpha_t v_t` (chapter 6, eqs. ``eq-06-softmax``, ``eq-06-mask``, ``eq-06-context``).
+
+    Parameters
+    ----------
+    query : (B, d_q), or (d_q,) for one example
+    keys : (B, T, d_k), or (T, d_k)
+    values : (B, T, d_v), or (T, d_v); often the keys themselves
+    method, params : as for :func:`score`
+    mask : optional boolean (B, T), or (T,); True at real positions, False at padding, which gets
+        weight exactly 0. A row with no True raises ``ValueError``.
+
+    Returns
+    -------
+    context : (B, d_v), or (d_v,)
+    weights : (B, T), or (T,); each row sums to 1
+    """
+    q, k, v, method, p, m, batched = _attend_inputs(query, keys, values, method, params, mask)
+    weights = softmax(_score(q, k, method, p)[0], axis=-1, mask=m)
+    context = np.einsum("bt,btv->bv", weights, v)
+    return (context, weights) if batched else (context[0], weights[0])
+
+
+def attend_backward(
+    d_context: ArrayLike,
+    query: ArrayLike,
+    keys: ArrayLike,
+    values: ArrayLike,
+    method: str,
+    params: Params | None = None,
+    mask: ArrayLike | None = None,
+    d_weights: ArrayLike | None = None,
+) -> dict[str, np.ndarray]:
+    """Gradients of a loss through :func:`attend`, given dL/dcontext (and optionally dL/dweights).
+
+    With :math:`c = \\sum_t \\alpha_t v_t`: :math:`dv_t = \\alpha_t\\,dc`,
+    :math:`d\\alpha_t = v_t \\cdot dc` (plus ``d_weights``), then the softmax backward
+    :math:`dS = \\alpha \\odot (d\\alpha - \\langle d\\alpha, \\alpha \\rangle)`
+    (masked positions get 0; the softmax Jacobian is eq. ``eq-06-jacobian`` of chapter 6) and
+    :func:`score_backward`. The forward is recomputed, so no
+    cache is needed.
+
+    Parameters
+    ----------
+    d_context : (B, d_v), or (d_v,)
+    query, keys, values, method, params, mask : as for :func:`attend`
+    d_weights : optional (B, T), or (T,), if the loss also uses the weights directly
+
+    Returns
+    -------
+    dict with ``"query"``, ``"keys"``, ``"values"`` (shapes of the inputs) and one entry per
+    parameter of the method.
+    """
+    q, k, v, method, p, m, batched = _attend_inputs(query, keys, values, method, params, mask)
+    dc = _array(d_context, "d_context")
+    dc = dc if batched else dc[None]
+    _shape(dc, "d_context", (v.shape[0], v.shape[2]), "(B, d_v)" if batched else "(d_v,)")
+    weights = softmax(_score(q, k, method, p)[0], axis=-1, mask=m)
+    dw = np.einsum("bv,btv->bt", dc, v)
+    if d_weights is not None:
+        extra = _array(d_weights, "d_weights")
+        extra = extra if batched else extra[None]
+        _shape(extra, "d_weights", weights.shape, "(B, T)" if batched else "(T,)")
+        dw = dw + extra
+    grads = _score_backward(softmax_backward(dw, weights), q, k, method, p)
+    grads["values"] = weights[:, :, None] * dc[:, None, :]
+    if not batched:
+        for name in ("query", "keys", "values"):
+            grads[name] = grads[name][0]
+    return grads

@@ -1,0 +1,16 @@
+"""Shared test fixtures: the repository root and the toc."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,482 @@
+"""rnnbook.cells without PyTorch: the memory example, finite-difference gradients of every
+cell, variant and wrapper, dtypes, and the error messages for bad input."""
+
+import numpy as np
+import pytest
+
+from rnnbook.cells import Bidirectional, GRUCell, JordanRNN, LSTMCell, RNNCell, Stacked
+
+I, H, O, T, B = 3, 4, 2, 4, 2
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+
+
+def flat(s):
+    """The arrays of a (possibly nested) state, in order."""
+    if isinstance(s, tuple | list):
+        return [a for e in s for a in flat(e)]
+    return [s]
+
+
+def like(s, rng):
+    """Random arrays with the structure and shapes of ``s``."""
+    if isinstance(s, tuple | list):
+        return type(s)(like(e, rng) for e in s)
+    return rng.normal(size=s.shape)
+
+
+def check_against_finite_differences(model, seed=0, eps=1e-6, atol=1e-7, rtol=1e-6):
+    """backward(G, cache, Gs) equals the numerical gradient of
+    L = sum(outputs * G) + sum(final_state * Gs) for x, the initial state and every param."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, B, model.input_size))
+    state = like(model.init_state(B), rng)
+    out, final, cache = model.forward(x, state)
+    G, Gs = rng.normal(size=out.shape), like(final, rng)
+    grads = model.backward(G, cache, Gs)
+
+    def loss():
+        out, final, _ = model.forward(x, state)
+        return (out * G).sum() + sum(
+            (a * g).sum() for a, g in zip(flat(final), flat(Gs), strict=True)
+        )
+
+    def numerical(a):
+        num = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            old = a[idx]
+            a[idx] = old + eps
+            up = loss()
+            a[idx] = old - eps
+            down = loss()
+            a[idx] = old
+            num[idx] = (up - down) / (2 * eps)
+        return num
+
+    targets = {"x": (x, grads["x"])}
+    for k, (a, g) in enumerate(zip(flat(state), flat(grads["state"]), strict=True)):
+        targets[f"state[{k}]"] = (a, g)
+    for name, p in model.params.items():
+        targets[name] = (p, grads[name])
+    assert set(grads) == {"x", "state", *model.params}
+    for name, (a, g) in targets.items():
+        assert g.shape == a.shape, name
+        np.testing.assert_allclose(g, numerical(a), atol=atol, rtol=rtol, err_msg=name)
+
+
+def ones(model):
+    for p in model.params.values():
+        p[...] = 1.0
+    return model
+
+
+MEMORY_X = np.array([[[1.0, 1.0]], [[1.0, 1.0]], [[2.0, 2.0]]])  # (T=3, B=1, I=2)
+
+
+# ------------------------------------------------------------------------------------------
+# the memory example
+# ------------------------------------------------------------------------------------------
+
+
+def test_memory_example_elman_stores_hidden_values():
+    cell = ones(RNNCell(2, 2, nonlinearity="linear", bias=False))
+    hidden, h_T, _ = cell.forward(MEMORY_X)
+    np.testing.assert_array_equal(hidden[:, 0], [[2, 2], [6, 6], [16, 16]])
+    np.testing.assert_array_equal(h_T, [[16, 16]])
+    W_hy = np.ones((2, 2))  # an output layer with all-ones weights
+    np.testing.assert_array_equal(hidden[:, 0] @ W_hy.T, [[4, 4], [12, 12], [32, 32]])
+
+
+def test_memory_example_elman_step_by_step():
+    cell = ones(RNNCell(2, 2, nonlinearity="linear", bias=False))
+    h = cell.init_state(1)
+    seen = []
+    for x_t in MEMORY_X:
+        out, h = cell.step(x_t, h)
+        seen.append(out[0])
+    np.testing.assert_array_equal(seen, [[2, 2], [6, 6], [16, 16]])
+
+
+def test_memory_example_jordan_stores_outputs():
+    net = ones(JordanRNN(2, 2, 2, nonlinearity="linear", bias=False))
+    y, y_T, cache = net.forward(MEMORY_X)
+    # h_1 = [2, 2], y_1 = [4, 4]; h_2 = x_2 + W_hh y_1 = [2+8, 2+8], y_2 = [20, 20]; ...
+    np.testing.assert_array_equal(cache["h"][:, 0], [[2, 2], [10, 10], [44, 44]])
+    np.testing.assert_array_equal(y[:, 0], [[4, 4], [20, 20], [88, 88]])
+    np.testing.assert_array_equal(y_T, [[88, 88]])
+
+
+# ------------------------------------------------------------------------------------------
+# gradients of every cell, variant and wrapper against finite differences
+# ------------------------------------------------------------------------------------------
+
+MODELS = {
+    "rnn-tanh": lambda: RNNCell(I, H, seed=1),
+    "rnn-relu": lambda: RNNCell(I, H, "relu", seed=2),
+    "rnn-linear-nobias": lambda: RNNCell(I, H, "linear", bias=False, seed=3),
+    "jordan-tanh-linear": lambda: JordanRNN(I, H, O, seed=4),
+    "jordan-relu-sigmoid": lambda: JordanRNN(I, H, O, "relu", "sigmoid", seed=5),
+    "jordan-linear-tanh-nobias": lambda: JordanRNN(I, H, O, "linear", "tanh", bias=False, seed=6),
+    "lstm-vanilla": lambda: LSTMCell(I, H, seed=7),
+    "lstm-peephole": lambda: LSTMCell(I, H, "peephole", seed=8),
+    "lstm-cifg": lambda: LSTMCell(I, H, "cifg", forget_bias=1.0, seed=9),
+    "lstm-nfg": lambda: LSTMCell(I, H, "nfg", seed=10),
+    "lstm-noaf": lambda: LSTMCell(I, H, "noaf", seed=11),
+    "lstm-nobias": lambda: LSTMCell(I, H, bias=False, seed=12),
+    "gru-after": lambda: GRUCell(I, H, seed=13),
+    "gru-before": lambda: GRUCell(I, H, "before", seed=14),
+    "gru-before-nobias": lambda: GRUCell(I, H, "before", bias=False, seed=15),
+    "stacked-lstm-gru-jordan": lambda: Stacked(
+        [LSTMCell(I, H, seed=16), GRUCell(H, H, seed=17), JordanRNN(H, 3, O, seed=18)]
+    ),
+    "bidirectional-rnn-lstm": lambda: Bidirectional(
+        RNNCell(I, H, seed=19), LSTMCell(I, 3, "peephole", seed=20)
+    ),
+    "stacked-bidirectional-gru": lambda: Stacked(
+        [
+            Bidirectional(GRUCell(I, 3, seed=21), GRUCell(I, 3, "before", seed=22)),
+            Bidirectional(GRUCell(6, 2, seed=23), GRUCell(6, 2, seed=24)),
+        ]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_backward_matches_finite_differences(name):
+    check_against_finite_differences(MODELS[name]())
+
+
+def test_backward_without_state_gradient_means_zero():
+    cell = LSTMCell(I, H, seed=0)
+    x = np.random.default_rng(0).normal(size=(T, B, I))
+    out, (h, c), cache = cell.forward(x)
+    G = np.ones_like(out)
+    g0 = cell.backward(G, cache)
+    g1 = cell.backward(G, cache, (np.zeros_like(h), None))
+    for k in cell.params:
+        np.testing.assert_array_equal(g0[k], g1[k])
+
+
+def test_a_broken_backward_is_caught(monkeypatch):
+    """The finite-difference check is not vacuous: flip one sign in a derivative and it fails."""
+    import rnnbook.cells as cells
+
+    monkeypatch.setattr(cells, "dsigmoid", lambda y: -y * (1.0 - y))
+    with pytest.raises(AssertionError):
+        check_against_finite_differences(GRUCell(I, H, seed=0))
+
+
+# ------------------------------------------------------------------------------------------
+# structure: parameters, init, step, dtype
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "shapes"),
+    [
+        (
+            RNNCell(3, 5),
+            {"weight_ih": (5, 3), "weight_hh": (5, 5), "bias_ih": (5,), "bias_hh": (5,)},
+        ),
+        (RNNCell(3, 5, bias=False), {"weight_ih": (5, 3), "weight_hh": (5, 5)}),
+        (
+            LSTMCell(3, 5),
+            {"weight_ih": (20, 3), "weight_hh": (20, 5), "bias_ih": (20,), "bias_hh": (20,)},
+        ),
+        (
+            LSTMCell(3, 5, "peephole"),
+            {
+                "weight_ih": (20, 3),
+                "weight_hh": (20, 5),
+                "bias_ih": (20,),
+                "bias_hh": (20,),
+                "weight_ci": (5,),
+                "weight_cf": (5,),
+                "weight_co": (5,),
+            },
+        ),
+        (
+            LSTMCell(3, 5, "cifg"),
+            {"weight_ih": (15, 3), "weight_hh": (15, 5), "bias_ih": (15,), "bias_hh": (15,)},
+        ),
+        (
+            LSTMCell(3, 5, "nfg"),
+            {"weight_ih": (15, 3), "weight_hh": (15, 5), "bias_ih": (15,), "bias_hh": (15,)},
+        ),
+        (
+            GRUCell(3, 5, "before"),
+            {"weight_ih": (15, 3), "weight_hh": (15, 5), "bias_ih": (15,), "bias_hh": (15,)},
+        ),
+        (
+            JordanRNN(3, 5, 2),
+            {
+                "weight_ih": (5, 3),
+                "weight_hh": (5, 2),
+                "bias_ih": (5,),
+                "bias_hh": (5,),
+                "weight_hy": (2, 5),
+                "bias_y": (2,),
+            },
+        ),
+    ],
+    ids=repr,
+)
+def test_parameter_names_shapes_and_count(model, shapes):
+    assert {k: v.shape for k, v in model.params.items()} == shapes
+    assert model.num_parameters() == sum(int(np.prod(s)) for s in shapes.values())
+
+
+def test_init_is_uniform_in_pytorch_range_and_seeded():
+    cell = LSTMCell(3, 16, seed=0)
+    k = 1 / np.sqrt(16)
+    for p in cell.params.values():
+        assert np.all(np.abs(p) <= k)
+    assert np.abs(cell.params["weight_hh"]).max() > 0.9 * k  # spans the range
+    again = LSTMCell(3, 16, seed=0)
+    other = LSTMCell(3, 16, seed=1)
+    assert all(np.array_equal(cell.params[n], again.params[n]) for n in cell.params)
+    assert not np.array_equal(cell.params["weight_ih"], other.params["weight_ih"])
+
+
+def test_forget_bias_is_added_to_the_forget_block():
+    plain, biased = LSTMCell(3, 4, seed=0), LSTMCell(3, 4, forget_bias=1.0, seed=0)
+    diff = biased.params["bias_ih"] - plain.params["bias_ih"]
+    np.testing.assert_allclose(diff, [0] * 4 + [1] * 4 + [0] * 8)
+    cifg = LSTMCell(3, 4, "cifg", forget_bias=2.0, seed=0)
+    assert cifg.params["bias_ih"][:4].min() > 1.4  # f is the first block of f, g, o
+    with pytest.raises(ValueError, match="forget_bias needs a forget gate"):
+        LSTMCell(3, 4, "nfg", forget_bias=1.0)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["rnn-tanh", "jordan-relu-sigmoid", "lstm-peephole", "gru-before", "stacked-lstm-gru-jordan"],
+)
+def test_step_by_step_equals_forward(name):
+    model = MODELS[name]()
+    x = np.random.default_rng(0).normal(size=(T, B, model.input_size))
+    outputs, final, _ = model.forward(x)
+    state = model.init_state(B)
+    for t in range(T):
+        out, state = model.step(x[t], state)
+        np.testing.assert_allclose(out, outputs[t], rtol=1e-14, atol=1e-15)
+    for a, b in zip(flat(state), flat(final), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+
+
+def test_lstm_variant_equations():
+    """Spot checks of what makes each variant different, on one step."""
+    x = np.random.default_rng(0).normal(size=(1, 2, 3))
+    state = (np.zeros((2, 4)), np.full((2, 4), 0.5))
+    _, (h, c), cache = LSTMCell(3, 4, "cifg", seed=0).forward(x, state)
+    np.testing.assert_allclose(cache["i"], 1 - cache["f"])
+    _, (h, c), cache = LSTMCell(3, 4, "nfg", seed=0).forward(x, state)
+    np.testing.assert_allclose(c, 0.5 + cache["i"][0] * cache["g"][0])
+    _, (h, c), cache = LSTMCell(3, 4, "noaf", seed=0).forward(x, state)
+    np.testing.assert_allclose(h, cache["o"][0] * c)
+    peep = LSTMCell(3, 4, "peephole", seed=0)
+    van = LSTMCell(3, 4, seed=0)
+    for n in van.params:
+        van.params[n] = peep.params[n]
+    for n in ("weight_ci", "weight_cf", "weight_co"):
+        peep.params[n][...] = 0.0
+    np.testing.assert_allclose(peep.forward(x, state)[0], van.forward(x, state)[0])
+
+
+def test_gru_reset_before_and_after_agree_without_reset():
+    """With r = 1 (huge reset bias) both placements give the same candidate."""
+    after, before = GRUCell(3, 4, seed=0), GRUCell(3, 4, "before", seed=0)
+    for cell in (after, before):
+        cell.params["bias_ih"][:4] = 50.0
+    x = np.random.default_rng(0).normal(size=(T, B, 3))
+    np.testing.assert_allclose(after.forward(x)[0], before.forward(x)[0], atol=1e-12)
+    after.params["bias_ih"][:4] = 0.0
+    before.params["bias_ih"][:4] = 0.0
+    assert not np.allclose(after.forward(x)[0], before.forward(x)[0])
+
+
+@pytest.mark.parametrize("cls", [RNNCell, LSTMCell, GRUCell])
+def test_float32_cells(cls):
+    c32, c64 = cls(3, 4, seed=0, dtype=np.float32), cls(3, 4, seed=0)
+    assert all(p.dtype == np.float32 for p in c32.params.values())
+    x = np.random.default_rng(0).normal(size=(T, B, 3))  # float64 input is cast to float32
+    out32, s32, cache32 = c32.forward(x)
+    out64, _, _ = c64.forward(x)
+    assert out32.dtype == np.float32 and all(a.dtype == np.float32 for a in flat(s32))
+    np.testing.assert_allclose(out32, out64, atol=1e-6)
+    grads = c32.backward(np.ones(out32.shape), cache32)
+    assert all(g.dtype == np.float32 for g in flat(list(grads.values())))
+    out64b, _, _ = c64.forward(x.astype(np.float32))  # float32 input in a float64 cell
+    assert out64b.dtype == np.float64
+
+
+def test_inputs_are_not_modified():
+    cell = LSTMCell(3, 4, "peephole", seed=0)
+    rng = np.random.default_rng(0)
+    x, h0, c0 = rng.normal(size=(T, B, 3)), rng.normal(size=(B, 4)), rng.normal(size=(B, 4))
+    dh, dc = rng.normal(size=(B, 4)), rng.normal(size=(B, 4))
+    copies = [a.copy() for a in (x, h0, c0, dh, dc)]
+    out, _, cache = cell.forward(x, (h0, c0))
+    cell.backward(np.ones_like(out), cache, (dh, dc))
+    for a, b in zip((x, h0, c0, dh, dc), copies, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_wrapper_parameter_names_follow_pytorch():
+    deep = Stacked(
+        [Bidirectional(RNNCell(3, 2), RNNCell(3, 2)), Bidirectional(RNNCell(4, 2), RNNCell(4, 2))]
+    )
+    assert sorted(deep.params) == sorted(
+        f"{w}_l{k}{d}"
+        for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        for k in (0, 1)
+        for d in ("", "_reverse")
+    )
+    assert deep.num_parameters() == sum(p.size for p in deep.params.values())
+    assert deep.output_size == 4
+    out, state, _ = deep.forward(np.zeros((5, 2, 3)))
+    assert out.shape == (5, 2, 4)
+    assert isinstance(state, list) and isinstance(state[0], tuple) and state[0][1].shape == (2, 2)
+
+
+def test_repr():
+    assert repr(LSTMCell(3, 4, "cifg", forget_bias=1.0)) == (
+        "LSTMCell(3, 4, variant='cifg', forget_bias=1.0)"
+    )
+    assert repr(RNNCell(3, 4)) == "RNNCell(3, 4, nonlinearity='tanh', bias=True)"
+    assert "JordanRNN(3, 4, 2" in repr(JordanRNN(3, 4, 2))
+
+
+# ------------------------------------------------------------------------------------------
+# bad input: the message names what was expected
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (
+            lambda: RNNCell(3, 4, nonlinearity="sigmoid"),
+            ValueError,
+            r"unknown nonlinearity 'sigmoid'; expected one of tanh, relu, linear",
+        ),
+        (
+            lambda: LSTMCell(3, 4, variant="gru"),
+            ValueError,
+            r"unknown LSTM variant 'gru'; expected one of vanilla, peephole",
+        ),
+        (
+            lambda: GRUCell(3, 4, reset="never"),
+            ValueError,
+            r"unknown GRU reset 'never'; expected one of after, before",
+        ),
+        (
+            lambda: JordanRNN(3, 4, 2, output_nonlinearity="softmax"),
+            ValueError,
+            r"unknown output_nonlinearity",
+        ),
+        (lambda: RNNCell(0, 4), ValueError, r"input_size must be a positive int, got 0"),
+        (lambda: RNNCell(3, 2.5), TypeError, r"hidden_size must be a positive int"),
+        (
+            lambda: GRUCell(3, 4, dtype=np.int32),
+            TypeError,
+            r"dtype must be np.float32 or np.float64",
+        ),
+        (
+            lambda: Stacked([RNNCell(3, 4), RNNCell(5, 4)]),
+            ValueError,
+            r"layer 1 has input_size=5 but layer 0 outputs 4",
+        ),
+        (lambda: Bidirectional(RNNCell(3, 4), RNNCell(2, 4)), ValueError, r"same input"),
+    ],
+)
+def test_bad_construction(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+X_OK = np.zeros((5, 2, 3))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda c: c.forward(np.zeros((2, 3))),
+            ValueError,
+            r"x must have shape \(T, B, input_size=3\), got \(2, 3\)",
+        ),
+        (
+            lambda c: c.forward(np.zeros((5, 2, 4))),
+            ValueError,
+            r"x must have shape \(T, B, input_size=3\), got \(5, 2, 4\)",
+        ),
+        (
+            lambda c: c.forward(np.zeros((0, 2, 3))),
+            ValueError,
+            r"x must have shape \(T, B, input_size=3\), got \(0, 2, 3\)",
+        ),
+        (
+            lambda c: c.forward(X_OK, np.zeros((3, 4))),
+            ValueError,
+            r"state must have shape \(B=2, hidden_size=4\), got \(3, 4\)",
+        ),
+        (
+            lambda c: c.forward(np.zeros((5, 2, 3), dtype=int)),
+            TypeError,
+            r"x must be a real floating-point array .* got dtype int64",
+        ),
+        (
+            lambda c: c.forward(np.zeros((5, 2, 3), dtype=complex)),
+            TypeError,
+            r"got dtype complex128",
+        ),
+        (lambda c: c.forward(np.zeros((5, 2, 3), dtype=bool)), TypeError, r"got dtype bool"),
+        (lambda c: c.forward([[[1, 2, 3]]]), TypeError, r"\.astype\(np\.float64\)"),
+        (lambda c: c.forward(np.full((5, 2, 3), np.nan)), ValueError, r"x contains NaN or inf"),
+        (
+            lambda c: c.forward(X_OK, np.full((2, 4), np.inf)),
+            ValueError,
+            r"state contains NaN or inf",
+        ),
+        (
+            lambda c: c.step(np.zeros((2, 2))),
+            ValueError,
+            r"x_t must have shape \(B, input_size=3\)",
+        ),
+        (
+            lambda c: c.backward(np.zeros((5, 2, 5)), c.forward(X_OK)[2]),
+            ValueError,
+            r"d_outputs must have shape \(T=5, B=2, hidden_size=4\)",
+        ),
+        (
+            lambda c: c.backward(np.zeros((5, 2, 4)), c.forward(X_OK)[2], np.zeros((1, 4))),
+            ValueError,
+            r"d_state must have shape \(B=2, hidden_size=4\)",
+        ),
+        (lambda c: c.init_state(0), ValueError, r"batch must be a positive int"),
+    ],
+)
+@pytest.mark.parametrize("cls", [RNNCell, GRUCell])
+def test_bad_input_messages(cls, call, error, match):
+    with pytest.raises(error, match=match):
+        call(cls(3, 4, seed=0))
+
+
+def test_bad_lstm_and_jordan_states():
+    lstm = LSTMCell(3, 4)
+    with pytest.raises(TypeError, match=r"LSTM state is a pair \(h, c\)"):
+        lstm.forward(X_OK, np.zeros((2, 4)))
+    with pytest.raises(
+        ValueError, match=r"state c must have shape \(B=2, hidden_size=4\), got \(2, 5\)"
+    ):
+        lstm.forward(X_OK, (np.zeros((2, 4)), np.zeros((2, 5))))
+    with pytest.raises(ValueError, match=r"state must have shape \(B=2, output_size=2\)"):
+        JordanRNN(3, 4, 2).forward(X_OK, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"list of 2 layer states"):
+        Stacked([RNNCell(3, 4), RNNCell(4, 4)]).forward(X_OK, [None])
+    with pytest.raises(ValueError, match=r"pair \(fwd_state, bwd_state\)"):
+        Bidirectional(RNNCell(3, 4), RNNCell(3, 4)).forward(X_OK, np.zeros((2, 4)))
