@@ -124,7 +124,8 @@ def test_colab_path_installs_rnnbook_from_a_clone(tmp_path):
         "import sys, types; sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
     )
     script = fake_colab + setup_cells.setup_source()
-    env = {**os.environ, "RNNBOOK_REPO": clone.as_uri()}
+    # file://localhost/...: older pip rejects a git+file URL with an empty host
+    env = {**os.environ, "RNNBOOK_REPO": f"file://localhost{clone}"}
     env.pop("PYTHONPATH", None)
     subprocess.run([python, "-c", script], check=True, env=env, cwd=tmp_path, timeout=600)
 
