@@ -171,3 +171,20 @@ def test_check_matched_hidden_size_rejects_wrong_answers(wrong, says):
     verdict = check_matched_hidden_size(wrong)
     assert not verdict.ok
     assert says in str(verdict)
+
+
+def test_check_copy_baseline_accepts_the_formula_and_names_mistakes():
+    import math
+
+    from rnnbook import exercises
+
+    right = exercises.check_copy_baseline(
+        lambda T, n_symbols, length: length * math.log(n_symbols) / (T + 2 * length)
+    )
+    assert right.ok
+    one_step = exercises.check_copy_baseline(lambda T, n_symbols, length: math.log(n_symbols))
+    assert not one_step.ok and "averaged over every step" in one_step.hint
+    over_t = exercises.check_copy_baseline(
+        lambda T, n_symbols, length: length * math.log(n_symbols) / T
+    )
+    assert not over_t.ok and "T + 2 * length" in over_t.hint

@@ -67,6 +67,7 @@ __all__ = [
     "check_jacobian_bptt",
     "check_lstm_num_parameters",
     "check_matched_hidden_size",
+    "check_copy_baseline",
 ]
 
 TIME_LIMIT = 5.0  # seconds per call of the student's function
@@ -1369,6 +1370,48 @@ def check_matched_hidden_size(fn: Callable, *, time_limit: float = TIME_LIMIT) -
         against="counting the parameters of rnnbook.models.SequenceRegressor",
         hint="Write the count as a function of H, G * (H*I + H*H + 2*H) + O*H + O, and increase "
         "H while the count of H + 1 still fits the budget.",
+        mistakes=mistakes,
+        time_limit=time_limit,
+    )
+
+
+def check_copy_baseline(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
+    """Check the memoryless baseline of the copy task (chapter 7).
+
+    The student writes ``fn(T, n_symbols, length) -> float``: the cross-entropy (natural log),
+    averaged over all ``T + 2 * length`` steps, of a model that has learnt the schedule but
+    remembers no symbol: certain blanks until the answer starts, then a uniform guess over the
+    ``n_symbols`` symbols for each of the ``length`` answer steps. The reference is
+    :func:`rnnbook.tasks.copy_baseline_ce`, ``length * log(n_symbols) / (T + 2 * length)``.
+    """
+    cases = [
+        {"T": T, "n_symbols": n, "length": k}
+        for T, n, k in [(100, 8, 10), (20, 8, 10), (20, 8, 3), (1, 2, 1), (500, 26, 5)]
+    ]
+    mistakes = [
+        (
+            lambda T, n_symbols, length: float(np.log(n_symbols)),
+            "That is the loss of one answer step. The task's loss is averaged over every step, "
+            "and all the blank steps before the answer cost nothing.",
+        ),
+        (
+            lambda T, n_symbols, length: length * float(np.log(n_symbols)) / T,
+            "Count every step of the sequence: T + 2 * length of them, not T.",
+        ),
+        (
+            lambda T, n_symbols, length: length * float(np.log(n_symbols + 2)) / (T + 2 * length),
+            "The guess is over the symbols only: a model that knows the schedule never predicts "
+            "the blank or the delimiter on an answer step.",
+        ),
+    ]
+    return check_function(
+        fn,
+        lambda T, n_symbols, length: tasks.copy_baseline_ce(T, n_symbols, length),
+        cases,
+        outputs={"baseline": "a number"},
+        against="rnnbook.tasks.copy_baseline_ce",
+        hint="Zero loss on the blank steps; log(n_symbols) on each of the `length` answer steps; "
+        "then divide by the number of steps in the sequence.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
