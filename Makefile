@@ -45,7 +45,7 @@ execute: setup-cells
 	$(BIN)/python tools/execute.py $(NOTEBOOKS)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve:
 	$(PYTHON) -m http.server --directory _build/html --bind 127.0.0.1 8000

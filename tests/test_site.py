@@ -20,6 +20,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+import screenshot
 import setup_cells
 import toc_notebooks
 
@@ -75,18 +76,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=screenshot.ARGS)
         yield browser
         browser.close()
 

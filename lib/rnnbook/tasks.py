@@ -317,6 +317,14 @@ def noisy_sine(
 # --------------------------------------------------------------------------- seq2seq toys
 
 
+def _digits(n: int, T: int, seed: Seed, n_digits: int) -> np.ndarray:
+    """Uniform random digits ``0 .. n_digits - 1`` of shape (T, n), arguments checked."""
+    n = _check_int("n", n, 1)
+    T = _check_int("T", T, 2)
+    n_digits = _check_int("n_digits", n_digits, 2)
+    return np.random.default_rng(seed).integers(0, n_digits, size=(T, n))
+
+
 def reverse_digits(
     n: int, T: int, seed: Seed = None, n_digits: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -341,11 +349,7 @@ def reverse_digits(
     source : ndarray, shape (T, n), int64
     target : ndarray, shape (T, n), int64
     """
-    n = _check_int("n", n, 1)
-    T = _check_int("T", T, 2)
-    n_digits = _check_int("n_digits", n_digits, 2)
-    rng = np.random.default_rng(seed)
-    source = rng.integers(0, n_digits, size=(T, n))
+    source = _digits(n, T, seed, n_digits)
     return source, source[::-1].copy()
 
 
@@ -372,9 +376,5 @@ def sort_digits(
     source : ndarray, shape (T, n), int64
     target : ndarray, shape (T, n), int64
     """
-    n = _check_int("n", n, 1)
-    T = _check_int("T", T, 2)
-    n_digits = _check_int("n_digits", n_digits, 2)
-    rng = np.random.default_rng(seed)
-    source = rng.integers(0, n_digits, size=(T, n))
+    source = _digits(n, T, seed, n_digits)
     return source, np.sort(source, axis=0)
