@@ -1406,7 +1406,7 @@ def check_copy_baseline(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verd
     ]
     return check_function(
         fn,
-        lambda T, n_symbols, length: tasks.copy_baseline_ce(T, n_symbols, length),
+        tasks.copy_baseline_ce,
         cases,
         outputs={"baseline": "a number"},
         against="rnnbook.tasks.copy_baseline_ce",
