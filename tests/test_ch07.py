@@ -50,12 +50,34 @@ def test_train_runs_matches_train_and_is_deterministic(runs):
     assert not np.array_equal(runs["gru"][0].loss, runs["gru"][1].loss)
 
 
+def test_train_runs_in_worker_processes_gives_the_same_runs(runs):
+    mse = torch.nn.functional.mse_loss
+    width = 4  # a closure, like a notebook's builder: the workers inherit it, nothing is pickled
+
+    def closure_build(cell, seed):
+        return build(cell, seed) if width == 4 else None
+
+    parallel = tr.train_runs(
+        closure_build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0, workers=2
+    )
+    assert list(parallel) == list(runs)
+    for label in runs:
+        for serial, forked in zip(runs[label], parallel[label], strict=True):
+            np.testing.assert_array_equal(forked.loss, serial.loss)
+            np.testing.assert_array_equal(forked.grad_norm, serial.grad_norm)
+            assert forked.seed == serial.seed and forked.meta["label"] == label
+            assert forked.meta["parameters"] == serial.meta["parameters"]
+    assert tr._JOBS == []  # the jobs are not kept alive after the pool
+
+
 def test_train_runs_rejects_bad_input():
     mse = torch.nn.functional.mse_loss
     with pytest.raises(ValueError, match="non-empty"):
         tr.train_runs(build, [], [0], ADDING, mse, steps=2, lr=1e-2)
     with pytest.raises(ValueError, match="distinct"):
         tr.train_runs(build, ["rnn", "rnn"], [0], ADDING, mse, steps=2, lr=1e-2)
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        tr.train_runs(build, ["rnn"], [0], ADDING, mse, steps=2, lr=1e-2, workers=0)
 
 
 # ------------------------------------------------------------------------- run_table

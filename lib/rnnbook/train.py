@@ -15,6 +15,7 @@ back-propagates, records the gradient norm *before* clipping, optionally clips i
 from __future__ import annotations
 
 import math
+import multiprocessing
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -300,6 +301,7 @@ def train_runs(
     lr: float,
     clip: float | None = None,
     optimizer: str = "adam",
+    workers: int = 1,
 ) -> dict[str, list[History]]:
     """Train ``build(label, seed)`` for every label and seed with one budget.
 
@@ -316,6 +318,12 @@ def train_runs(
     labels : the models to compare, e.g. ``("rnn", "lstm", "gru")``
     seeds : one run per seed, e.g. ``(0, 1, 2)``
     make_batch, loss_fn, steps, lr, clip, optimizer : as in :func:`train`
+    workers : int, default 1
+        Train up to this many runs at once, each in a forked process with the parent's
+        settings (so with one thread each after :func:`deterministic`, use at most one
+        worker per core). The runs are independent and seeded, so the losses are the same
+        as with ``workers=1``; only the step times differ. Where processes cannot be forked
+        (Windows), the runs are trained one after another.
 
     Returns
     -------
@@ -326,15 +334,45 @@ def train_runs(
         raise ValueError("labels and seeds must be non-empty")
     if len(set(labels)) != len(labels):
         raise ValueError(f"labels must be distinct, got {labels}")
-    runs: dict[str, list[History]] = {}
-    for label in labels:
-        runs[label] = []
-        for seed in seeds:
-            model = build(label, seed)
-            h = train(model, make_batch, loss_fn, steps, lr, clip, seed, optimizer, progress=False)
-            h.meta.update(label=label, parameters=sum(p.numel() for p in model.parameters()))
-            runs[label].append(h)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    jobs = [
+        (build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer)
+        for seed in seeds
+        for label in labels
+    ]
+    workers = min(workers, len(jobs))
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        histories = [_run(job) for job in jobs]
+    else:
+        # Forked workers inherit the jobs (closures and notebook functions are not picklable);
+        # only the index goes to the worker and only the History comes back.
+        global _JOBS
+        _JOBS = jobs
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                histories = pool.map(_run_job, range(len(jobs)), chunksize=1)
+        finally:
+            _JOBS = []
+    runs: dict[str, list[History]] = {label: [] for label in labels}
+    for (_, label, *_), history in zip(jobs, histories, strict=True):
+        runs[label].append(history)
     return runs
+
+
+_JOBS: list[tuple] = []  # train_runs' jobs, inherited by its forked workers
+
+
+def _run_job(index: int) -> History:
+    return _run(_JOBS[index])
+
+
+def _run(job: tuple) -> History:
+    build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer = job
+    model = build(label, seed)
+    history = train(model, make_batch, loss_fn, steps, lr, clip, seed, optimizer, progress=False)
+    history.meta.update(label=label, parameters=sum(p.numel() for p in model.parameters()))
+    return history
 
 
 def run_table(
