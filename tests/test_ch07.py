@@ -52,13 +52,12 @@ def test_train_runs_matches_train_and_is_deterministic(runs):
 
 def test_train_runs_in_worker_processes_gives_the_same_runs(runs):
     mse = torch.nn.functional.mse_loss
-    width = 4  # a closure, like a notebook's builder: the workers inherit it, nothing is pickled
 
-    def closure_build(cell, seed):
-        return build(cell, seed) if width == 4 else None
+    def local_build(cell, seed):  # unpicklable, like a notebook's builder: the workers inherit it
+        return build(cell, seed)
 
     parallel = tr.train_runs(
-        closure_build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0, workers=2
+        local_build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0, workers=2
     )
     assert list(parallel) == list(runs)
     for label in runs:
