@@ -2,9 +2,10 @@
 # make book     build the HTML site into _build/html from the notebooks' stored outputs
 # make test     everything CI runs: ruff, library tests, nbval (strict), site build, browser tests
 # make execute  re-run every notebook in place, refreshing its stored outputs
+# make test-perturbed  re-run every notebook with RNNBOOK_PERTURB=1 (copies): every claim must hold
 # make lab      JupyterLab on the notebooks with the book's kernel
 # make serve    serve _build/html on http://localhost:8000
-# make student  student copies (solutions removed, outputs cleared) into _build/student
+# make student  student copies into _build/student: each chapter's exercises, as `rnnbook-course assign` releases them
 # make bench    speed of the library against torch, and of the book's own build
 # make clean    remove _build (keeps .venv; `make distclean` removes it too)
 
@@ -16,7 +17,7 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(shell $(PYTHON) tools/toc_notebooks.py)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test execute setup-cells lab serve student bench clean distclean lint
+.PHONY: book test test-perturbed execute setup-cells lab serve student bench clean distclean lint
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,17 +33,32 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check lib tests tools benchmarks
 
+# make check: the quick check while working (at most 3 minutes on 2 cores): ruff, the library's
+# tests and the book's frame, without the tests marked slow or site (make test runs those too).
+.PHONY: check
+check: lint
+	$(BIN)/python -m pytest tests -q -m "not slow and not site"
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check lib tests tools benchmarks
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -p no:randomly $(NOTEBOOKS)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -p no:randomly -n 2 --dist loadfile $(NOTEBOOKS)
 
 setup-cells: $(STAMP)
 	$(BIN)/python tools/setup_cells.py
 
 execute: setup-cells
 	$(BIN)/python tools/execute.py $(NOTEBOOKS)
+
+test-perturbed: $(STAMP)
+	RNNBOOK_PERTURB=1 $(BIN)/python tools/execute.py --out _build/perturbed $(NOTEBOOKS)
+
+# make render: the reader's copies (colab/) that the Colab, Binder and download buttons open,
+# setup cell pinned to the last commit of notebooks/ lib/ pyproject.toml: commit those first.
+.PHONY: render
+render: $(STAMP)
+	$(BIN)/python tools/render.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)

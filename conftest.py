@@ -1,12 +1,13 @@
 """Root pytest configuration, loaded for the library's tests and for nbval alike.
 
-One BLAS and OpenMP thread for every test and every notebook kernel (the kernels inherit
-this environment): the stored outputs are produced the same way by tools/execute.py, small
-matmuls run faster on one thread than on a shared 2-core machine, and results do not
-depend on how a library splits its work between threads.
+Every notebook kernel that nbval starts inherits this process's environment, so this is where
+the kernels get the book's pinned numerical environment (:func:`rnnbook.repro.environment`:
+one BLAS/OpenMP thread, and one code path per math library on every AVX2 processor), exactly
+as `make execute` (tools/execute.py) gives it to the kernels that store the outputs.
 """
 
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+from rnnbook import repro
+
+os.environ.update(repro.environment())

@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tools")]
 
 import cells  # noqa: E402
 import numpy as np  # noqa: E402
+import pinning  # noqa: E402
 import toc_notebooks  # noqa: E402
 import torch  # noqa: E402
 from execute import execute  # noqa: E402
@@ -140,6 +141,8 @@ def main(argv: list[str]) -> int:
         parts += ["", book_report()]
     report = "\n".join(parts) + "\n"
     print(report)
+    if "--cells" not in argv:
+        pinning.main()  # the pinned environment's cost: book/pinning-latest.md
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "bench.md").write_text(report)
     (ROOT / "book" / "bench-latest.md").write_text(report)

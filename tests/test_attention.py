@@ -1,6 +1,7 @@
 """rnnbook.attention against PyTorch (forward and autograd) and finite differences."""
 
 import doctest
+import re
 
 import numpy as np
 import pytest
@@ -178,7 +179,7 @@ def test_mask_zeroes_padding_and_fully_masked_row_raises():
         attend(q[0], k[0], v[0], "general", p, mask=np.zeros(5, dtype=bool))
     with pytest.raises(TypeError, match="boolean"):
         attend(q, k, v, "general", p, mask=np.ones((3, 5)))
-    with pytest.raises(ValueError, match=r"mask must have shape \(B, T\) = \(3, 5\)"):
+    with pytest.raises(ValueError, match=r"mask must have shape \(B=3, T=5\), got \(3, 4\)"):
         attend(q, k, v, "general", p, mask=np.ones((3, 4), dtype=bool))
 
 
@@ -205,32 +206,93 @@ def test_errors_name_what_was_expected():
         score(q, k, "concat", {"W_a": p["W_a"], "W_b": p["W_b"]})
     with pytest.raises(ValueError, match=r"needs params with keys \['W'\]"):
         score(q, k, "general", {})
-    with pytest.raises(ValueError, match=r"params\['W'\] must have shape \(d_q, d_k\) = \(4, 6\)"):
+    with pytest.raises(ValueError, match=r"params\['W'\] must have shape \(d_q=4, d_k=6\)"):
         score(q, k, "general", {"W": np.ones((6, 4))})
-    with pytest.raises(ValueError, match=r"W_b'\] must have shape \(d_attn, d_k\) = \(3, 6\)"):
+    with pytest.raises(ValueError, match=r"W_b'\] must have shape \(d_attn=3, d_k=6\)"):
         score(q, k, "concat", {**p, "W_b": np.ones((3, 4))})
-    with pytest.raises(ValueError, match=r"keys must have shape \(B, T, d_k\) = \(3, \?, \?\)"):
+    with pytest.raises(ValueError, match=r"keys must have shape \(B=3, T, d_k\), got \(2, 5, 6\)"):
         score(q, k[:2], "concat", p)
     with pytest.raises(ValueError, match=r"query must have shape \(B, d_q\)"):
         score(q[None], k, "concat", p)
     with pytest.raises(ValueError, match=r"keys must have shape \(T, d_k\)"):
         score(q[0], k, "concat", p)
-    with pytest.raises(ValueError, match=r"values must have shape \(B, T, d_v\) = \(3, 5, \?\)"):
+    with pytest.raises(ValueError, match=r"values must have shape \(B=3, T=5, d_v\)"):
         attend(q, k, v[:, :4], "concat", p)
     with pytest.raises(TypeError, match="real floating-point"):
         score(q.astype(complex), k, "concat", p)
     with pytest.raises(ValueError, match="NaN or inf"):
         score(np.full_like(q, np.nan), k, "concat", p)
-    with pytest.raises(ValueError, match=r"d_scores must have shape \(B, T\) = \(3, 5\)"):
+    with pytest.raises(ValueError, match=r"d_scores must have shape \(B=3, T=5\)"):
         score_backward(np.ones((3, 4)), q, k, "concat", p)
-    with pytest.raises(ValueError, match=r"d_context must have shape \(B, d_v\) = \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"d_context must have shape \(B=3, d_v=2\)"):
         attend_backward(np.ones((3, 3)), q, k, v, "concat", p)
 
 
-def test_integer_inputs_are_converted():
-    s = score(np.array([1, 2]), np.array([[1, 0], [0, 1]]), "dot")
-    assert s.dtype == np.float64
-    np.testing.assert_array_equal(s, [1.0, 2.0])
+@pytest.mark.parametrize("dtype", [int, bool])
+@pytest.mark.parametrize("name", ["query", "keys", "values", "params['W']"])
+def test_integer_and_boolean_inputs_are_refused_as_the_cells_refuse_them(dtype, name):
+    q, k, v, p = make("general")
+    args = {"query": q, "keys": k, "values": v, "params['W']": p["W"]}
+    args[name] = args[name].astype(dtype)
+    with pytest.raises(TypeError, match=rf"{re.escape(name)} must be a real floating-point array"):
+        attend(args["query"], args["keys"], args["values"], "general", {"W": args["params['W']"]})
+
+
+def test_float16_is_computed_in_float32_without_nan():
+    """Inputs near 300 give scores beyond float16's range (65504): in float16 the weights
+    were NaN, with only NumPy's warning; now the scores are computed in float32."""
+    q = np.array([[300.0, 300.0]], np.float16)
+    k = np.array([[[300.0, 300.0], [-300.0, 10.0], [1.0, 1.0]]], np.float16)
+    context, weights = attend(q, k, k, "dot")
+    assert context.dtype == weights.dtype == np.float32
+    np.testing.assert_array_equal(weights, [[1.0, 0.0, 0.0]])
+    assert score(q, k, "dot").dtype == np.float32
+    assert score(q, k.astype(np.float64), "dot").dtype == np.float64  # float64 if any is
+    grads = attend_backward(np.ones((1, 2)), q, k, k, "dot")
+    assert all(g.dtype == np.float32 and np.isfinite(g).all() for g in grads.values())
+
+
+def test_scores_that_overflow_float32_are_refused():
+    q = np.full((1, 2), 1e30, np.float32)
+    k = np.full((1, 3, 2), 1e30, np.float32)
+    with pytest.raises(ValueError, match="the scores overflow float32.*or pass float64 arrays"):
+        attend(q, k, k, "dot")
+    assert np.isfinite(score(q.astype(np.float64), k, "dot")).all()
+
+
+@pytest.mark.parametrize(
+    ("q", "k", "match"),
+    [
+        (
+            np.zeros((2, 3)),
+            np.zeros((2, 0, 3)),
+            r"keys must have shape \(B=2, T, d_k\), got \(2, 0, 3\)",
+        ),
+        (np.zeros(3), np.zeros((0, 3)), r"keys must have shape \(T, d_k\), got \(0, 3\)"),
+        (np.zeros((0, 3)), np.zeros((0, 4, 3)), r"query must have shape \(B, d_q\), got \(0, 3\)"),
+        (np.zeros((2, 0)), np.zeros((2, 4, 0)), r"query must have shape \(B, d_q\), got \(2, 0\)"),
+    ],
+    ids=["T=0", "T=0 one example", "B=0", "d=0"],
+)
+def test_empty_sequences_and_batches_are_refused(q, k, match):
+    for call in (lambda: score(q, k, "dot"), lambda: attend(q, k, k, "dot")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_concat_names_the_parameter_that_disagrees():
+    """d_attn is the size most of W_a, W_b and v have: a v of the wrong length is named."""
+    q, k, _, p = make("concat", d_q=4, d_k=6, d_attn=3)
+    with pytest.raises(
+        ValueError, match=r"params\['v'\] must have shape \(d_attn=3,\), got \(4,\)"
+    ):
+        score(q, k, "concat", {**p, "v": np.ones(4)})
+    with pytest.raises(ValueError, match=r"params\['W_a'\] must have shape \(d_attn=3, d_q=4\)"):
+        score(q, k, "concat", {**p, "W_a": np.ones((5, 4))})
+    with pytest.raises(TypeError, match=r"params must be a dict of arrays"):
+        score(q, k, "concat", list(p.values()))
+    with pytest.raises(ValueError, match=r"params\['W_b'\] contains NaN or inf"):
+        score(q, k, "concat", {**p, "W_b": np.full((3, 6), np.nan)})
 
 
 def test_init_params():
@@ -244,8 +306,10 @@ def test_init_params():
     assert np.abs(p["W_b"]).max() <= 1 / np.sqrt(5)
     with pytest.raises(ValueError, match="d_query == d_key"):
         init_params("dot", 3, 4)
-    with pytest.raises(ValueError, match="d_attn must be a positive integer"):
+    with pytest.raises(ValueError, match="d_attn must be a positive int, got 0"):
         init_params("concat", 3, 4, d_attn=0)
+    with pytest.raises(TypeError, match="d_key must be a positive int, got 2.0"):
+        init_params("concat", 3, 2.0)
     with pytest.raises(ValueError, match="unknown attention method"):
         init_params("luong", 3, 3)
 

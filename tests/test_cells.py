@@ -4,7 +4,7 @@ cell, variant and wrapper, dtypes, and the error messages for bad input."""
 import numpy as np
 import pytest
 
-from rnnbook.cells import Bidirectional, GRUCell, JordanRNN, LSTMCell, RNNCell, Stacked
+from rnnbook.cells import Bidirectional, GRUCell, JordanRNN, LSTMCell, RNNCell, Stacked, pin_gates
 
 I, H, O, T, B = 3, 4, 2, 4, 2
 
@@ -155,7 +155,7 @@ def test_backward_without_state_gradient_means_zero():
     out, (h, c), cache = cell.forward(x)
     G = np.ones_like(out)
     g0 = cell.backward(G, cache)
-    g1 = cell.backward(G, cache, (np.zeros_like(h), None))
+    g1 = cell.backward(G, cache, (np.zeros_like(h), np.zeros_like(c)))
     for k in cell.params:
         np.testing.assert_array_equal(g0[k], g1[k])
 
@@ -480,3 +480,189 @@ def test_bad_lstm_and_jordan_states():
         Stacked([RNNCell(3, 4), RNNCell(4, 4)]).forward(X_OK, [None])
     with pytest.raises(ValueError, match=r"pair \(fwd_state, bwd_state\)"):
         Bidirectional(RNNCell(3, 4), RNNCell(3, 4)).forward(X_OK, np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_an_lstm_state_is_a_complete_pair(part):
+    """(h, None) used to mean zeros for c, silently; now it is refused, forward and backward."""
+    lstm = LSTMCell(3, 4, seed=0)
+    pair = [np.zeros((2, 4)), np.zeros((2, 4))]
+    pair[part] = None
+    missing = "hc"[part]
+    with pytest.raises(TypeError, match=rf"state is a pair \(h, c\).*got None for {missing}"):
+        lstm.forward(X_OK, tuple(pair))
+    out, _, cache = lstm.forward(X_OK)
+    with pytest.raises(TypeError, match=rf"d_state is a pair .*got None for {missing}"):
+        lstm.backward(np.zeros_like(out), cache, tuple(pair))
+
+
+def bad_params(cell, name, value):
+    cell.params[name] = value
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "error", "match"),
+    [
+        (
+            bad_params(LSTMCell(3, 4), "weight_ih", np.zeros((2, 16))),
+            ValueError,
+            r"params\['weight_ih'\] of LSTMCell\(3, 4, .*\) must have shape \(16, 3\), "
+            r"got \(2, 16\)",
+        ),
+        (
+            bad_params(LSTMCell(3, 4), "weight_hh", np.zeros((16, 3))),
+            ValueError,
+            r"params\['weight_hh'\] .* must have shape \(16, 4\), got \(16, 3\)",
+        ),
+        (
+            bad_params(GRUCell(3, 4), "bias_hh", np.full(12, np.nan)),
+            ValueError,
+            r"params\['bias_hh'\] .* contains NaN or inf",
+        ),
+        (
+            bad_params(RNNCell(3, 4), "weight_hh", np.eye(4, dtype=np.float32)),
+            TypeError,
+            r"params\['weight_hh'\] .* must be a NumPy array of the cell's dtype float64, got "
+            r"dtype float32",
+        ),
+        (
+            bad_params(RNNCell(3, 4), "weight_hh", np.eye(4, dtype=int)),
+            TypeError,
+            r"params\['weight_hh'\] .* got dtype int64",
+        ),
+        (
+            bad_params(RNNCell(3, 4), "weight_hh", np.eye(4).tolist()),
+            TypeError,
+            r"params\['weight_hh'\] .* NumPy array .* got list",
+        ),
+        (
+            bad_params(JordanRNN(3, 4, 2), "weight_extra", np.eye(4)),
+            ValueError,
+            r"params must hold \['weight_ih', .*'bias_y'\]; unexpected \['weight_extra'\]",
+        ),
+    ],
+    ids=["shape", "core-dimension", "nan", "float32", "int", "list", "extra"],
+)
+def test_parameters_are_checked_at_forward_backward_and_to_torch(cell, error, match):
+    x = np.zeros((2, 1, 3))
+    with pytest.raises(error, match=match):
+        cell.forward(x)
+    params = cell.params
+    cell.params = type(cell)(3, 4, *([2] if isinstance(cell, JordanRNN) else []), seed=0).params
+    out, _, cache = cell.forward(x)  # good parameters for the forward, bad for the backward
+    cell.params = params
+    with pytest.raises(error, match=match):
+        cell.backward(np.zeros_like(out), cache)
+    if not isinstance(cell, JordanRNN):
+        with pytest.raises(error, match=match):
+            cell.to_torch()
+
+
+def test_a_missing_parameter_is_named():
+    cell = LSTMCell(3, 4, bias=False)
+    del cell.params["weight_hh"]
+    with pytest.raises(ValueError, match=r"must hold \['weight_ih', 'weight_hh'\]; missing"):
+        cell.forward(X_OK)
+    with pytest.raises(ValueError, match="pin_gates needs a cell with biases"):
+        pin_gates(cell, f=1.0)
+
+
+def test_a_cache_is_used_only_by_the_cell_that_made_it():
+    import copy
+
+    rnn, lstm = RNNCell(3, 4, seed=0), LSTMCell(3, 4, seed=0)
+    out, _, lstm_cache = lstm.forward(X_OK)
+    with pytest.raises(ValueError, match=r"cache was made by the forward of another cell .*LSTM"):
+        rnn.backward(np.zeros_like(out), lstm_cache)
+    _, _, cache = rnn.forward(X_OK)
+    for other in (RNNCell(3, 4, seed=0), copy.deepcopy(rnn)):
+        with pytest.raises(ValueError, match="another instance, or a copy"):
+            other.backward(np.zeros_like(out), cache)
+    with pytest.raises(TypeError, match=r"cache must be the third value returned by RNNCell"):
+        rnn.backward(np.zeros_like(out), None)
+    with pytest.raises(TypeError, match="list of 1 layer caches"):
+        Stacked([rnn]).backward(np.zeros_like(out), cache)
+    with pytest.raises(TypeError, match=r"pair \(fwd_cache, bwd_cache\)"):
+        Bidirectional(rnn, lstm).backward(np.zeros((5, 2, 8)), [cache, lstm_cache])
+
+
+def test_a_cache_written_by_hand_must_hold_what_forward_stores():
+    cell = RNNCell(3, 4, seed=0)
+    out, _, cache = cell.forward(X_OK)
+    G = np.random.default_rng(0).normal(size=out.shape)
+    by_hand = {k: np.array(v) for k, v in cache.items()}
+    expected = cell.backward(G, cache)
+    got = cell.backward(G, by_hand)
+    for k in expected:
+        np.testing.assert_array_equal(got[k], expected[k])
+    del by_hand["h0"]
+    with pytest.raises(ValueError, match=r"cache has no 'h0'; this cell's forward stores"):
+        cell.backward(G, by_hand)
+    by_hand["h0"] = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"cache\['h0'\] must have shape \(2, 4\)"):
+        cell.backward(G, by_hand)
+    with pytest.raises(
+        ValueError, match=r"cache has no 'i'; this cell's forward stores \['i', 'f',"
+    ):
+        LSTMCell(3, 4).backward(G, {"x": X_OK})
+
+
+@pytest.mark.parametrize("cls", [RNNCell, LSTMCell, GRUCell, JordanRNN])
+def test_float16_is_computed_in_float32_and_float64_beyond_float32_is_refused(cls):
+    args = (3, 4, 2) if cls is JordanRNN else (3, 4)
+    c32 = cls(*args, seed=0, dtype=np.float32)
+    x = np.random.default_rng(0).normal(size=(5, 2, 3))
+    out16, _, _ = c32.forward(x.astype(np.float16))
+    out32, _, _ = c32.forward(x.astype(np.float16).astype(np.float32))
+    assert out16.dtype == np.float32
+    np.testing.assert_array_equal(out16, out32)
+    with pytest.raises(
+        ValueError, match=r"x has values too large for float32 \(largest magnitude 1e\+300\)"
+    ):
+        c32.forward(np.full((5, 2, 3), 1e300))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: RNNCell(3, 4).forward(np.zeros((5, 0, 3))), ValueError, r"got \(5, 0, 3\)"),
+        (
+            lambda: RNNCell(3, 4).forward([[[1.0, 2.0, 3.0]], [[1.0]]]),
+            ValueError,
+            "x is not an array",
+        ),
+        (lambda: RNNCell(3, 4).forward(None), TypeError, "x must be a real .* got NoneType"),
+        (
+            lambda: RNNCell(3, 4, dtype="float8"),
+            TypeError,
+            "dtype must be np.float32 or np.float64",
+        ),
+        (lambda: RNNCell(3, True), TypeError, "hidden_size must be a positive int, got True"),
+        (lambda: LSTMCell(3, 4, forget_bias=np.nan), ValueError, "forget_bias must be finite"),
+        (lambda: LSTMCell(3, 4, forget_bias=[1.0]), TypeError, "forget_bias must be a number"),
+        (lambda: Stacked(RNNCell(3, 4)), TypeError, "cells must be a list of cells"),
+        (lambda: Stacked([RNNCell(3, 4), "gru"]), TypeError, r"cells\[1\] must be a cell"),
+        (lambda: Bidirectional(RNNCell(3, 4), None), TypeError, "bwd must be a cell"),
+        (
+            lambda: Stacked([RNNCell(3, 4)]).step(np.zeros(3)),
+            ValueError,
+            r"x_t must have shape \(B, input_size=3\), got \(3,\)",
+        ),
+        (
+            lambda: Bidirectional(RNNCell(3, 4), RNNCell(3, 2)).backward(
+                np.zeros((5, 2, 4)), Bidirectional(RNNCell(3, 4), RNNCell(3, 2)).forward(X_OK)[2]
+            ),
+            ValueError,
+            r"d_outputs must have shape \(T, B, output_size=6\), got \(5, 2, 4\)",
+        ),
+        (
+            lambda: pin_gates(GRUCell(3, 4), z="open"),
+            TypeError,
+            "gate z must be a number",
+        ),
+    ],
+)
+def test_more_bad_input_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -1,20 +1,15 @@
-"""Tests for chapter 7's library code: train_runs, run_table and the comparison figures."""
+"""Tests for chapter 7's library code: the attention figures and the attention widget."""
 
+import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 
-from rnnbook import models, plots, tasks
-from rnnbook import train as tr
+from rnnbook import attention, plots, widgets
 
-torch.set_num_threads(1)
-
-ADDING = tr.task_batches(tasks.adding_problem, n=8, T=6)
-
-
-def build(cell, seed):
-    return models.SequenceRegressor(cell, 2, 4, seed=seed)
+PNG = "iVBORw0KGgo"
 
 
 @pytest.fixture(autouse=True)
@@ -23,189 +18,109 @@ def close_figures():
     plt.close("all")
 
 
-@pytest.fixture(scope="module")
-def runs():
-    mse = torch.nn.functional.mse_loss
-    return tr.train_runs(build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0)
-
-
-# ------------------------------------------------------------------------- train_runs
-
-
-def test_train_runs_trains_every_model_and_seed_with_one_budget(runs):
-    assert list(runs) == ["rnn", "gru"]
-    for label, hs in runs.items():
-        assert [h.seed for h in hs] == [0, 1]
-        assert all(len(h) == 12 and h.lr == 1e-2 and h.clip == 1.0 for h in hs)
-        assert all(h.meta["label"] == label for h in hs)
-    H, I = 4, 2
-    assert runs["rnn"][0].meta["parameters"] == (H * I + H * H + 2 * H) + H + 1
-    assert runs["gru"][0].meta["parameters"] == 3 * (H * I + H * H + 2 * H) + H + 1
-
-
-def test_train_runs_matches_train_and_is_deterministic(runs):
-    mse = torch.nn.functional.mse_loss
-    alone = tr.train(build("gru", 1), ADDING, mse, 12, 1e-2, clip=1.0, seed=1, progress=False)
-    np.testing.assert_array_equal(runs["gru"][1].loss, alone.loss)
-    assert not np.array_equal(runs["gru"][0].loss, runs["gru"][1].loss)
-
-
-def test_train_runs_in_worker_processes_gives_the_same_runs(runs):
-    mse = torch.nn.functional.mse_loss
-
-    def local_build(cell, seed):  # unpicklable, like a notebook's builder: the workers inherit it
-        return build(cell, seed)
-
-    parallel = tr.train_runs(
-        local_build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0, workers=2
-    )
-    assert list(parallel) == list(runs)
-    for label in runs:
-        for serial, forked in zip(runs[label], parallel[label], strict=True):
-            np.testing.assert_array_equal(forked.loss, serial.loss)
-            np.testing.assert_array_equal(forked.grad_norm, serial.grad_norm)
-            assert forked.seed == serial.seed and forked.meta["label"] == label
-            assert forked.meta["parameters"] == serial.meta["parameters"]
-    assert tr._JOBS == []  # the jobs are not kept alive after the pool
-
-
-def test_train_runs_rejects_bad_input():
-    mse = torch.nn.functional.mse_loss
-    with pytest.raises(ValueError, match="non-empty"):
-        tr.train_runs(build, [], [0], ADDING, mse, steps=2, lr=1e-2)
-    with pytest.raises(ValueError, match="distinct"):
-        tr.train_runs(build, ["rnn", "rnn"], [0], ADDING, mse, steps=2, lr=1e-2)
-    with pytest.raises(ValueError, match="workers must be a positive int"):
-        tr.train_runs(build, ["rnn"], [0], ADDING, mse, steps=2, lr=1e-2, workers=0)
-
-
-# ------------------------------------------------------------------------- run_table
-
-
-def fake(loss, parameters=10, step_time=0.01):
-    loss = np.asarray(loss, dtype=float)
-    h = tr.History(loss=loss, grad_norm=np.ones_like(loss), step_time=np.full(len(loss), step_time))
-    h.meta["parameters"] = parameters
-    return h
-
-
-def test_run_table_reports_mean_spread_and_steps_to_half_the_baseline():
-    fast = fake(np.r_[np.ones(30), np.full(70, 0.1)])  # average of 20 reaches 0.5 at step 42
-    never = fake(np.ones(100))
-    text = tr.run_table({"a": [fast, never], "b": [never]}, baseline=1.0)
-    lines = text.splitlines()
-    assert lines[0].split()[:2] == ["model", "parameters"]
-    row_a, row_b = lines[2], lines[3]
-    assert row_a.startswith("a ") and "10" in row_a
-    assert "0.5500 ± 0.4500" in row_a and "0.550" in row_a  # finals 0.1 and 1.0
-    assert row_a.rstrip().endswith("42, -")
-    assert row_b.rstrip().endswith("-") and "1.0000 ± 0.0000" in row_b
-    assert fast.steps_to(0.5) == 42
-
-
-def test_run_table_timing_columns():
-    fast = fake(np.r_[np.ones(30), np.full(70, 0.1)], step_time=0.002)
-    text = tr.run_table({"a": [fast]}, baseline=1.0, timing=True)
-    header, _, row = text.splitlines()
-    assert "ms / step" in header and "s to half" in header
-    assert row.split()[-2:] == ["2.00", "0.1"]  # 42 steps of 2 ms
-
-
-def test_run_table_rejects_bad_input():
-    with pytest.raises(ValueError, match="baseline"):
-        tr.run_table({"a": [fake([1.0])]}, baseline=0.0)
-    with pytest.raises(ValueError, match="non-empty"):
-        tr.run_table({}, baseline=1.0)
-    with pytest.raises(ValueError, match="empty"):
-        tr.run_table({"a": []}, baseline=1.0)
+KEYS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.5]])
 
 
 # ------------------------------------------------------------------------- figures
 
 
-def test_adding_sample_highlights_the_two_marked_values():
-    x, y = tasks.adding_problem(1, 12, seed=0)
-    fig = plots.adding_sample(x[:, 0], float(y[0]))
-    ax = fig.axes[0]
-    bars = ax.patches
-    assert len(bars) == 12
-    marked = np.nonzero(x[:, 0, 1] == 1)[0]
-    grey = bars[[t for t in range(12) if t not in marked][0]].get_facecolor()
-    assert all(bars[t].get_facecolor() != grey for t in marked)
-    assert f"{float(y[0]):.2f}" in ax.get_title()
+def test_attention_2d_draws_keys_query_and_weight_bars():
+    q = np.array([1.0, 1.0])
+    _, w = attention.attend(q, KEYS, KEYS, "dot")
+    fig = plots.attention_2d(q, KEYS, w, key_labels=["a", "b", "c"], title="T")
+    left, right = fig.axes
+    assert fig._suptitle.get_text() == "T"
+    heights = [p.get_height() for p in right.patches]
+    np.testing.assert_allclose(heights, w)
+    assert [t.get_text() for t in right.get_xticklabels()] == ["a", "b", "c"]
+    texts = [t.get_text() for t in left.texts]
+    assert f"a: {w[0]:.2f}" in texts and "query" in texts
+    offsets = left.collections[0].get_offsets()
+    np.testing.assert_allclose(offsets, KEYS)
     assert fig._repr_png_().startswith(b"\x89PNG")
-    with pytest.raises(ValueError, match=r"\(T, 2\)"):
-        plots.adding_sample(x[:, 0, 0], 1.0)
-    bad = x[:, 0].copy()
-    bad[:, 1] = 0
-    with pytest.raises(ValueError, match="two"):
-        plots.adding_sample(bad, 1.0)
 
 
-def test_lr_sensitivity_draws_geometric_means_and_every_seed():
-    lrs = [1e-3, 1e-2, 1e-1]
-    finals = {"lstm": np.array([[1.0, 4.0], [0.1, 0.1], [2.0, 2.0]]), "gru": np.ones(3)}
-    fig = plots.lr_sensitivity(lrs, finals, baseline=0.5)
-    ax = fig.axes[0]
-    mean_line = [ln for ln in ax.lines if ln.get_label() == "lstm"][0]
-    np.testing.assert_allclose(mean_line.get_ydata(), [2.0, 0.1, 2.0])
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    assert any(ln.get_label() == "baseline" for ln in ax.lines)
-    assert ax.get_title()
-    with pytest.raises(ValueError, match="rows"):
-        plots.lr_sensitivity(lrs, {"lstm": np.ones(2)})
-    with pytest.raises(ValueError, match="learning rates"):
-        plots.lr_sensitivity([1e-3], {"lstm": np.ones(1)})
+def test_attention_2d_rejects_bad_shapes():
+    w = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match="query \\(2,\\)"):
+        plots.attention_2d(np.zeros(3), KEYS, w)
+    with pytest.raises(ValueError, match="weights \\(T,\\)"):
+        plots.attention_2d(np.zeros(2), KEYS, w[:2])
+    with pytest.raises(ValueError, match="key_labels must have 3"):
+        plots.attention_2d(np.zeros(2), KEYS, w, key_labels=["a"])
 
 
-# ------------------------------------------------------------------------- the exercise check
+def test_softmax_saturation_draws_both_panels():
+    d = np.array([2, 4, 8, 16])
+    mw = {"dot": np.array([0.3, 0.5, 0.7, 0.9]), "scaled": np.full(4, 0.25)}
+    gn = {"dot": np.array([0.3, 0.2, 0.1, 0.05]), "scaled": np.full(4, 0.3)}
+    fig = plots.softmax_saturation(d, mw, gn, T=16, title="S")
+    left, right = fig.axes
+    assert fig._suptitle.get_text() == "S"
+    np.testing.assert_allclose(left.lines[0].get_ydata(), mw["dot"])
+    np.testing.assert_allclose(right.lines[0].get_ydata(), gn["dot"])
+    np.testing.assert_allclose(left.lines[-1].get_ydata(), [1 / 16, 1 / 16])  # uniform line
+    assert left.get_xscale() == "log" and right.get_yscale() == "log"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == [
+        "dot",
+        "scaled",
+        "uniform 1/16",
+    ]
 
 
-def matched(cell, budget, input_size, output_size, readout=True):
-    H = 0
-    while True:
-        model = models.SequenceRegressor(cell, input_size, H + 1, output_size)
-        if (model.count_parameters() if readout else models.count_parameters(model.rnn)) > budget:
-            return H
-        H += 1
+def test_softmax_saturation_rejects_mismatched_curves():
+    d = np.array([2, 4])
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.softmax_saturation(d, {}, {})
+    with pytest.raises(ValueError, match="same labels"):
+        plots.softmax_saturation(d, {"a": d}, {"b": d})
+    with pytest.raises(ValueError, match="shape of d"):
+        plots.softmax_saturation(d, {"a": np.ones(3)}, {"a": np.ones(3)})
 
 
-def test_check_matched_hidden_size_accepts_a_count_from_real_models():
-    from rnnbook.exercises import check_matched_hidden_size
-
-    verdict = check_matched_hidden_size(matched)
-    assert verdict.ok, str(verdict)
-    assert matched("gru", 4641, 2, 1) == 37  # the LSTM with H = 32 has 4641 parameters
+# ------------------------------------------------------------------------- widget
 
 
-@pytest.mark.parametrize(
-    ("wrong", "says"),
-    [
-        (lambda c, b, i, o: matched(c, b, i, o) + 1, "One too many"),
-        (lambda c, b, i, o: matched(c, b, i, o, readout=False), "readout"),
-        (lambda c, b, i, o: 32, "wrong values"),
-    ],
-)
-def test_check_matched_hidden_size_rejects_wrong_answers(wrong, says):
-    from rnnbook.exercises import check_matched_hidden_size
-
-    verdict = check_matched_hidden_size(wrong)
-    assert not verdict.ok
-    assert says in str(verdict)
+def test_attention_explorer_shows_a_static_png_and_redraws():
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        fig = widgets.attention_explorer(show=True)
+    assert captured.outputs[0].data["image/png"].startswith(PNG)
+    assert isinstance(fig.controls["method"], ipywidgets.Dropdown)
+    assert list(fig.controls["method"].options) == list(attention.METHODS)
+    assert fig.draws == 1
+    for method in attention.METHODS:
+        fig.controls["method"].value = method
+    fig.controls["angle"].value = 200.0
+    assert fig.draws == 1 + len(attention.METHODS) - 1 + 1 and fig.errors == []
 
 
-def test_check_copy_baseline_accepts_the_formula_and_names_mistakes():
-    import math
+def test_attention_explorer_draws_the_weights_of_attend(monkeypatch):
+    drawn = {}
 
-    from rnnbook import exercises
+    def spy(query, keys, weights, key_labels=None, title=""):
+        drawn.update(query=query, keys=keys, weights=weights, title=title)
+        return plt.figure()
 
-    right = exercises.check_copy_baseline(
-        lambda T, n_symbols, length: length * math.log(n_symbols) / (T + 2 * length)
+    monkeypatch.setattr(plots, "attention_2d", spy)
+    fig = widgets.attention_explorer(method="general", angle=90.0, length=2.0, show=False)
+    np.testing.assert_allclose(drawn["query"], [0.0, 2.0], atol=1e-12)
+    params = attention.init_params("general", 2, 2, d_attn=4, seed=0)
+    _, expected = attention.attend(
+        drawn["query"], widgets.ATTENTION_KEYS, widgets.ATTENTION_KEYS, "general", params
     )
-    assert right.ok
-    one_step = exercises.check_copy_baseline(lambda T, n_symbols, length: math.log(n_symbols))
-    assert not one_step.ok and "averaged over every step" in one_step.hint
-    over_t = exercises.check_copy_baseline(
-        lambda T, n_symbols, length: length * math.log(n_symbols) / T
-    )
-    assert not over_t.ok and "T + 2 * length" in over_t.hint
+    np.testing.assert_allclose(drawn["weights"], expected)
+    assert drawn["title"].startswith("general:")
+    fig.controls["length"].value = 0.0  # a zero query: uniform weights for general
+    np.testing.assert_allclose(drawn["weights"], np.full(5, 0.2))
+
+
+def test_attention_explorer_checks_its_arguments():
+    with pytest.raises(ValueError, match="method must be one of"):
+        widgets.attention_explorer(method="cosine", show=False)
+    with pytest.raises(ValueError, match="angle"):
+        widgets.attention_explorer(angle=400.0, show=False)
+    with pytest.raises(ValueError, match="length"):
+        widgets.attention_explorer(length=-1.0, show=False)
+    with pytest.raises(ValueError, match="keys must have shape"):
+        widgets.attention_explorer(keys=np.zeros((3, 3)), show=False)

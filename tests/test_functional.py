@@ -181,3 +181,57 @@ def test_softmax_backward_with_mask_matches_finite_differences():
         num[idx] = ((softmax(x + e, mask=mask) - softmax(x - e, mask=mask)) * dy).sum() / 2e-6
     np.testing.assert_allclose(got, num, atol=1e-8)
     assert np.all(got[:, 1] == 0.0)
+
+
+# ------------------------------------------------------------------------------------------
+# bad input: refused with the argument's name, never a NumPy error from inside
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: sigmoid(np.array(["a"])), TypeError, r"x must be a real array .* dtype <U1"),
+        (lambda: dtanh([None]), TypeError, r"y must be a real array .* dtype object"),
+        (lambda: relu([[1.0], [1.0, 2.0]]), ValueError, r"x is not an array of one shape"),
+        (lambda: softmax(np.zeros(0)), ValueError, r"x of shape \(0,\) has no entries along axis"),
+        (lambda: softmax(np.zeros((3, 0))), ValueError, r"has no entries along axis -1"),
+        (lambda: log_softmax(np.float64(2.0)), ValueError, r"axis -1 does not exist: x has shape"),
+        (lambda: softmax(np.zeros((2, 3)), axis=2), ValueError, r"axis 2 does not exist"),
+        (lambda: softmax(np.zeros(3), axis=0.0), TypeError, r"axis must be an int, got 0.0"),
+        (
+            lambda: softmax(np.array([[0.0, 1.0], [np.nan, 1.0]])),
+            ValueError,
+            r"x has NaN or \+inf, or only -inf, in the row at index \(1,\) along axis -1",
+        ),
+        (lambda: softmax(np.array([np.inf, 1.0])), ValueError, r"its only row"),
+        (lambda: log_softmax(np.array([-np.inf, -np.inf])), ValueError, r"only -inf"),
+        (lambda: softmax(np.zeros(2), mask=[[True], [False, True]]), ValueError, "mask is not"),
+        (
+            lambda: softmax_backward(np.zeros(2), np.array([0.5, np.nan])),
+            ValueError,
+            r"y contains NaN or inf",
+        ),
+        (lambda: softmax_backward([1j, 0], np.ones(2)), TypeError, r"dy must be a real array"),
+        (lambda: softmax_backward(np.ones(2), np.ones(2), axis=1), ValueError, "axis 1 does not"),
+    ],
+)
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_minus_infinity_is_a_score_of_weight_zero(strict):
+    x = np.array([[-np.inf, 0.0, 1.0]])
+    np.testing.assert_allclose(softmax(x), softmax(x[:, 1:]) @ np.array([[0, 1, 0], [0, 0, 1]]))
+    assert softmax(x)[0, 0] == 0.0 and log_softmax(x)[0, 0] == -np.inf
+    assert softmax(np.zeros((0, 3))).shape == (0, 3)  # no rows: nothing to normalise
+
+
+def test_float16_rows_beyond_its_range_without_warnings(strict):
+    """x - max(x) = -1.2e5 is beyond float16's range: weight 0, log-weight -inf, no warning."""
+    x = np.array([-6e4, 6e4], dtype=np.float16)
+    y, ly = softmax(x), log_softmax(x)
+    assert y.dtype == ly.dtype == np.float16
+    np.testing.assert_array_equal(y, [0.0, 1.0])
+    np.testing.assert_array_equal(ly, [-np.inf, 0.0])

@@ -184,7 +184,8 @@ def test_launch_and_download_buttons(visit, path):
     url, branch = setup_cells.repository()
     owner_repo = urllib.parse.urlparse(url).path.strip("/")
     notebook = path.replace(".html", ".ipynb")
-    colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{notebook}"
+    copy = "colab/" + notebook.rsplit("/", 1)[-1]  # the reader's copy (tools/render.py)
+    colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{copy}"
     hrefs = v.page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
     assert colab in hrefs, f"{path}: no Colab launch button to {colab}"
     download = v.page.evaluate(
@@ -194,6 +195,7 @@ def test_launch_and_download_buttons(visit, path):
     assert download, f"{path}: the download menu offers no .ipynb"
     body = v.page.evaluate("async (u) => (await fetch(u)).text()", download[0])
     assert "cells" in json.loads(body), f"{path}: the downloaded .ipynb is not a notebook"
+    assert json.loads(body)["metadata"]["rnnbook"]["source"] == notebook, f"{path}: not the copy"
 
 
 @pytest.mark.parametrize("path", CHAPTERS)

@@ -1,12 +1,11 @@
-"""The instructors' workflow: exercise format, student copies, a real nbgrader course."""
+"""The instructors' tools: the exercise format, the tables, the solution blocks, `make student`.
+
+The course command and a real nbgrader course are tested in tests/test_course.py.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import exercise_table
@@ -18,7 +17,6 @@ from rnnbook import teaching
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [ROOT / p for p in toc_notebooks.toc_notebooks()]
-BIN = Path(sys.executable).parent
 SOLUTION = re.compile(r"^(\s*)### BEGIN SOLUTION\n(.*?)^\s*### END SOLUTION", re.M | re.S)
 
 
@@ -75,25 +73,16 @@ def test_chapter_follows_the_exercise_format(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_student_copy_has_no_solution_and_runs_until_the_exercises(path):
+def test_only_exercise_cells_use_the_answers(path):
+    """Names the solution cells define are used by grade cells only, so a student copy (and
+    an assignment) runs top to bottom whatever the student wrote."""
     nb = nbformat.read(path, as_version=4)
-    copy = teaching.student_copy(nb)
-    text = "\n".join(c.source for c in copy.cells)
-    for line in _solution_texts(nb):
-        assert line not in text, f"{path.name}: solution text left in the student copy: {line!r}"
-    assert not any(c.get("outputs") for c in copy.cells if c.cell_type == "code")
-    # Only exercise cells may depend on a student's answer: names the solution cells define
-    # are used by grade cells only, so everything else runs top to bottom.
     defined = set()
     for cell in nb.cells:
         if _nbgrader(cell).get("solution"):
+            assert SOLUTION.search(cell.source), f"{path.name}: solution cell without markers"
             defined |= set(re.findall(r"^def (\w+)", cell.source, re.M))
-            assert "raise NotImplementedError()" in next(
-                c.source
-                for c in copy.cells
-                if _nbgrader(c).get("grade_id") == _nbgrader(cell)["grade_id"]
-            )
-    for cell in copy.cells:
+    for cell in nb.cells:
         if cell.cell_type == "code" and not _nbgrader(cell):
             code = re.sub(r"#.*", "", cell.source)  # calls, not comments
             used = defined & set(re.findall(r"(?<![.\w])(\w+)\s*\(", code))
@@ -115,102 +104,31 @@ def test_strip_solution_blocks_keeps_everything_else():
         nbformat.v4.new_markdown_cell("````{exercise} Q\n:label: ex-q\nWhy?\n````"),
         nbformat.v4.new_markdown_cell("````{solution} ex-q\n:class: dropdown\nSecret.\n````"),
         nbformat.v4.new_markdown_cell(":::{solution} ex-q\nSecret too.\n:::"),
+        nbformat.v4.new_markdown_cell(
+            "````{solution} ex-q\nSecret.\n```python\nx = 1\n```\n````\n\n"
+            "````{exercise} R\n:label: ex-r\nAnd?\n````"
+        ),
         nbformat.v4.new_code_cell("print('a {solution} in code stays')"),
     ]
     nb, _ = teaching.StripSolutionBlocks().preprocess(nb, {})
-    assert [c.cell_type for c in nb.cells] == ["markdown", "code"]
+    assert [c.cell_type for c in nb.cells] == ["markdown", "markdown", "code"]
+    assert nb.cells[1].source == "````{exercise} R\n:label: ex-r\nAnd?\n````"
+    assert "Secret" not in "".join(c.source for c in nb.cells)
+    pieces = teaching.split_solution_blocks("A\n````{solution} x\nS\n````\nB")
+    assert pieces == ["A", "````{solution} x\nS\n````", "B"]
 
 
-# --- a real nbgrader course -------------------------------------------------------------
+def test_make_student_writes_what_assign_releases(tmp_path, monkeypatch):
+    """`make student` is `rnnbook-course assign`'s release copy, made by nbgrader."""
+    import student
 
-
-def _course_chapter() -> Path:
-    """The chapter the course test grades: the quickest one that has code exercises."""
-    for name in ("01_naive_rnn", "05_gru", "03_lstm"):
-        path = ROOT / "notebooks" / f"{name}.ipynb"
-        if path in CHAPTERS and any(e.kind == "code" for e in teaching.exercises(path)):
-            return path
-    pytest.skip("no chapter with code exercises yet")
-
-
-def _nbgrader_run(course: Path, *args: str) -> None:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-
-
-def _submit(course: Path, student: str, nb, name: str) -> None:
-    folder = course / "submitted" / student / "ch"
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / name)
-
-
-@pytest.mark.slow
-def test_nbgrader_course_grades_right_wrong_and_unanswered(tmp_path):
-    chapter = _course_chapter()
-    course = tmp_path / "course"
-    (course / "source" / "ch").mkdir(parents=True)
-    (course / "nbgrader_config.py").write_text(
-        textwrap.dedent(
-            """
-            from rnnbook.teaching import generate_assignment_preprocessors
-
-            c = get_config()
-            c.CourseDirectory.course_id = "rnnbook"
-            c.GenerateAssignment.preprocessors = generate_assignment_preprocessors()
-            c.ExecutePreprocessor.timeout = 600
-            """
-        )
-    )
-    source = nbformat.read(chapter, as_version=4)
-    nbformat.write(source, course / "source" / "ch" / chapter.name)
-    _nbgrader_run(course, "generate_assignment", "ch", "--force")
-    release = nbformat.read(course / "release" / "ch" / chapter.name, as_version=4)
-
-    text = "\n".join(c.source for c in release.cells)
+    monkeypatch.setattr(student.toc_notebooks, "toc_notebooks", lambda: ["notebooks/03_lstm.ipynb"])
+    assert student.main(tmp_path) == 0
+    copy = nbformat.read(tmp_path / "03_lstm.ipynb", as_version=4)
+    text = "\n".join(c.source for c in copy.cells)
+    code = "\n".join(c.source for c in copy.cells if c.cell_type == "code")
+    assert code.count("raise NotImplementedError()") == 2 and "{solution}" not in text
+    source = nbformat.read(ROOT / "notebooks" / "03_lstm.ipynb", as_version=4)
     for line in _solution_texts(source):
-        assert line not in text, f"solution text in nbgrader's release copy: {line!r}"
-
-    answers = {
-        _nbgrader(c)["grade_id"]: c.source for c in source.cells if _nbgrader(c).get("solution")
-    }
-    points = {
-        _nbgrader(c)["grade_id"]: float(_nbgrader(c)["points"])
-        for c in source.cells
-        if _nbgrader(c).get("grade")
-    }
-    first = next(iter(answers))  # the exercise that (b) gets wrong and (c) leaves unanswered
-    first_test = first.replace("-code", "-test")
-
-    def answered(wrong: str | None = None, skip: str | None = None):
-        nb = nbformat.from_dict(release)
-        for cell in nb.cells:
-            gid = _nbgrader(cell).get("grade_id")
-            if gid in answers and gid != skip:
-                cell.source = answers[gid]
-                if gid == wrong:
-                    cell.source = SOLUTION.sub(lambda m: m.group(1) + "return None", cell.source)
-        return nb
-
-    _submit(course, "right", answered(), chapter.name)
-    _submit(course, "wrong", answered(wrong=first), chapter.name)
-    _submit(course, "blank", answered(skip=first), chapter.name)
-    _nbgrader_run(course, "autograde", "ch", "--force")
-
-    from nbgrader.api import Gradebook
-
-    total = sum(points.values())
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission("ch", s).score for s in ("right", "wrong", "blank")}
-    assert scores == {
-        "right": total,
-        "wrong": total - points[first_test],
-        "blank": total - points[first_test],
-    }
+        assert line not in text, f"solution text left in the student copy: {line!r}"
+    assert not any(c.get("outputs") for c in copy.cells if c.cell_type == "code")

@@ -1,14 +1,17 @@
-"""Re-run notebooks in place, refreshing their stored outputs (`make execute`).
+"""Re-run notebooks, refreshing their stored outputs (`make execute`, `make test-perturbed`).
 
-Each notebook runs top to bottom in a fresh kernel from its own folder, with the same
-environment nbval uses. Widget state is not stored (the site shows the static figure
-each widget draws; the live widget needs a kernel). Prints the time each notebook took.
+Each notebook runs top to bottom in a fresh kernel from its own folder, with the same pinned
+environment nbval uses (rnnbook.repro.environment). Widget state is not stored (the site
+shows the static figure each widget draws; the live widget needs a kernel). Prints the time
+each notebook took. A cell that raises stops the run with an error.
 
-    python tools/execute.py notebooks/01_naive_rnn.ipynb [...]
+    python tools/execute.py notebooks/01_naive_rnn.ipynb [...]        # in place
+    python tools/execute.py --out DIR notebooks/01_naive_rnn.ipynb    # write copies into DIR
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -17,15 +20,16 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-TIMEOUT = 600  # seconds per cell
+from rnnbook import repro
 
-# The same single-threaded BLAS/OpenMP as the tests and nbval (see conftest.py).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+TIMEOUT = 1800  # seconds per cell: generous, so that a busy machine only slows the run
+
+# The same pinned environment as the tests and nbval (see conftest.py); the kernel inherits it.
+os.environ.update(repro.environment())
 
 
-def execute(path: Path) -> float:
-    """Execute one notebook in place; return the wall time in seconds."""
+def execute(path: Path, out: Path | None = None) -> float:
+    """Execute one notebook, in place or into the folder ``out``; return the wall time in s."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -33,19 +37,32 @@ def execute(path: Path) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=False,
+        record_timing=False,  # no timestamps in the stored cells: diffs show only real changes
     )
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path)
+    nbformat.write(nb, path if out is None else out / path.name)
     return elapsed
 
 
-def main(paths: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write executed copies here, not in place")
+    parser.add_argument("paths", nargs="+")
+    args = parser.parse_args(argv)
+    if repro.perturbed() and not args.out:
+        parser.error(
+            f"{repro.PERTURB_VARIABLE} is set: write perturbed runs with --out, never in place"
+        )
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+    if repro.perturbed():
+        print(f"{repro.PERTURB_VARIABLE} is set: weights and data seeds are perturbed", flush=True)
     total = 0.0
-    for name in paths:
-        seconds = execute(Path(name))
+    for name in args.paths:
+        seconds = execute(Path(name), args.out)
         total += seconds
         print(f"{name}: {seconds:.1f} s", flush=True)
     print(f"total: {total:.1f} s")

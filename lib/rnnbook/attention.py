@@ -16,9 +16,9 @@ method         score :math:`S(h_a, h_b)`                        parameters (``pa
 =============  ==============================================  ===============================
 
 ``concat`` is Bahdanau's *additive* attention; ``"additive"`` is accepted as another name.
-In chapter 6 the four scores are eqs. ``eq-06-dot``, ``eq-06-general``, ``eq-06-concat`` and
-``eq-06-scaled``, the weights eq. ``eq-06-softmax`` (masked: ``eq-06-mask``) and the context
-eq. ``eq-06-context``.
+In chapter 7 the four scores are eqs. ``eq-07-dot``, ``eq-07-general``, ``eq-07-concat`` and
+``eq-07-scaled``, the weights eq. ``eq-07-softmax`` (masked: ``eq-07-mask``) and the context
+eq. ``eq-07-context``.
 The weights are the softmax of the scores over time, :math:`\\alpha_t = e^{S_t} / \\sum_s
 e^{S_s}`, with padded positions masked out (weight exactly 0), and the context is the weighted
 sum of the values, :math:`c = \\sum_t \\alpha_t v_t`.
@@ -27,6 +27,13 @@ Shapes follow the rest of the library: a batch of row vectors. ``query`` is (B, 
 ``keys`` (B, T, d_k), ``values`` (B, T, d_v), ``mask`` (B, T) with True at real positions;
 scores and weights are (B, T) and the context (B, d_v). For small worked examples the batch
 axis may be left out everywhere at once: query (d_q,), keys (T, d_k) give scores (T,).
+
+Arguments are checked as the cells check theirs: real floating-point arrays (int, bool and
+complex raise ``TypeError``), finite, of the shapes above with no empty axis (``ValueError``
+naming the argument and the shape expected). Everything is computed in float64 if the query,
+keys, values or a parameter is float64, else in float32 (float16 is computed in float32, as
+in the cells). Scores or gradients that overflow the dtype raise ``ValueError`` rather than
+give NaN weights.
 
 ``score_backward`` and ``attend_backward`` are the hand-written gradients, written next to the
 forward so the two can be read side by side; the tests check them against ``torch.autograd``.
@@ -48,9 +55,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
-from rnnbook.functional import softmax, softmax_backward
+from rnnbook.functional import _asarray, _checked, _positive_int, softmax, softmax_backward
 
 __all__ = [
     "METHODS",
@@ -91,69 +98,106 @@ def _method(method: str) -> str:
     return m
 
 
-def _array(a: ArrayLike, name: str) -> np.ndarray:
-    """``a`` as a finite real float array (ints become float64, float32 stays float32)."""
-    a = np.asarray(a)
-    if np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise TypeError(f"{name} must be a real floating-point array, got dtype {a.dtype}")
-    if not np.issubdtype(a.dtype, np.floating):
-        a = a.astype(np.float64)
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return a
-
-
-def _shape(a: np.ndarray, name: str, expected: tuple, symbols: str) -> None:
-    """Raise unless ``a.shape`` matches ``expected`` (None = any size) described by ``symbols``."""
-    ok = a.ndim == len(expected) and all(
-        e is None or e == s for e, s in zip(expected, a.shape, strict=True)
-    )
-    if not ok:
-        sizes = ", ".join("?" if e is None else str(e) for e in expected)
-        raise ValueError(f"{name} must have shape {symbols} = ({sizes}), got {a.shape}")
-
-
 def _inputs(
-    query: ArrayLike, keys: ArrayLike, method: str, params: Params | None
-) -> tuple[np.ndarray, np.ndarray, str, dict[str, np.ndarray], bool]:
-    """Check and batch the arguments of :func:`score`; returns (q, k, method, params, batched)."""
+    method: str, params: Params | None, **args: ArrayLike | None
+) -> tuple[str, dict[str, np.ndarray], bool, dict[str, np.ndarray]]:
+    """Check the arguments of a public function, once per call, with rnnbook's one array check.
+
+    ``args`` holds ``query`` and ``keys`` and any of ``values``, ``mask``, ``d_scores``,
+    ``d_context``, ``d_weights`` (None for ``mask`` and ``d_weights`` means none). Everything
+    is computed in float64 if an input (query, keys, values, parameters) is float64, else in
+    float32: float16 is computed in float32, as the cells do. Returns ``(method, params,
+    batched, arrays)`` with each array given the batch axis if it was one example.
+    """
     method = _method(method)
-    q, k = _array(query, "query"), _array(keys, "keys")
-    batched = q.ndim != 1
-    if batched:
-        _shape(q, "query", (None, None), "(B, d_q)")
-        _shape(k, "keys", (q.shape[0], None, None), "(B, T, d_k)")
-    else:
-        _shape(k, "keys", (None, None), "(T, d_k) for an unbatched query (d_q,)")
-        q, k = q[None], k[None]
-    d_q, d_k = q.shape[-1], k.shape[-1]
+    needed = PARAM_NAMES[method]
+    args = {n: a for n, a in args.items() if a is not None or n not in ("mask", "d_weights")}
+    raw = {n: _asarray(n, a) for n, a in args.items()}
+    if not isinstance(params, Mapping | None):
+        raise TypeError(f"params must be a dict of arrays (see init_params), got {params!r}")
+    for n in needed:
+        if params is not None and n in params:
+            raw[f"params[{n!r}]"] = _asarray(f"params[{n!r}]", params[n])
+    forward = [a for n, a in raw.items() if n != "mask" and not n.startswith("d_")]
+    wide = any(a.dtype.kind == "f" and a.itemsize > 4 for a in forward)
+    dtype = np.float64 if wide else np.float32
+
+    batched, B = raw["query"].ndim != 1, None
+    one = "" if batched else " (one example: query (d_q,), so no batch axis anywhere)"
+
+    def arg(name: str, sizes: tuple, dims: tuple, dt: DTypeLike = dtype) -> np.ndarray:
+        if batched:
+            return _checked(name, raw[name], (B, *sizes), ("B", *dims), dt)
+        return _checked(name, raw[name], sizes, dims, dt, one)[None]
+
+    got = {"query": arg("query", (None,), ("d_q",))}
+    B, d_q = got["query"].shape
+    got["keys"] = arg("keys", (None, None), ("T", "d_k"))
+    T, d_k = got["keys"].shape[1:]
     if method in ("dot", "scaled_dot") and d_q != d_k:
         raise ValueError(
             f"method {method!r} needs query and keys of the same size, got d_q={d_q} and "
             f"d_k={d_k}; use 'general' or 'concat' to compare vectors of different sizes"
         )
-    return q, k, method, _params(method, params, d_q, d_k), batched
+    shapes = {"values": ((T, None), ("T", "d_v")), "d_scores": ((T,), ("T",))}
+    shapes |= {"d_weights": ((T,), ("T",)), "mask": ((T,), ("T",))}
+    for name in ("values", "d_scores", "d_weights", "mask"):
+        if name in raw:
+            got[name] = arg(name, *shapes[name], np.bool_ if name == "mask" else dtype)
+    if "d_context" in raw:
+        got["d_context"] = arg("d_context", (got["values"].shape[2],), ("d_v",))
+    if "mask" in got:
+        empty = np.flatnonzero(~got["mask"].any(axis=1))
+        if empty.size:
+            where = f"batch rows {empty.tolist()}" if batched else "the sequence"
+            raise ValueError(
+                f"mask hides every position of {where}: attention needs at least one real "
+                "(True) position per row to put its weight on"
+            )
+    return method, _params(method, raw, needed, d_q, d_k, dtype), batched, got
 
 
-def _params(method: str, params: Params | None, d_q: int, d_k: int) -> dict[str, np.ndarray]:
-    needed = PARAM_NAMES[method]
-    if not needed:
-        return {}
-    missing = [n for n in needed if params is None or n not in params]
+def _params(
+    method: str, raw: dict[str, np.ndarray], needed: tuple, d_q: int, d_k: int, dtype: DTypeLike
+) -> dict[str, np.ndarray]:
+    """The parameters of ``method``, checked: ``W`` (d_q, d_k), or ``W_a`` (d_attn, d_q),
+    ``W_b`` (d_attn, d_k), ``v`` (d_attn,) with the d_attn that most of the three have."""
+    missing = [n for n in needed if f"params[{n!r}]" not in raw]
     if missing:
         raise ValueError(
             f"method {method!r} needs params with keys {list(needed)}; missing {missing}. "
             f"Make them with init_params({method!r}, d_query={d_q}, d_key={d_k})"
         )
-    p = {n: _array(params[n], f"params[{n!r}]") for n in needed}
     if method == "general":
-        _shape(p["W"], "params['W']", (d_q, d_k), "(d_q, d_k)")
-    else:
-        d_attn = p["v"].shape[0] if p["v"].ndim == 1 else None
-        _shape(p["v"], "params['v']", (None,), "(d_attn,)")
-        _shape(p["W_a"], "params['W_a']", (d_attn, d_q), "(d_attn, d_q)")
-        _shape(p["W_b"], "params['W_b']", (d_attn, d_k), "(d_attn, d_k)")
-    return p
+        return {"W": _checked("params['W']", raw["params['W']"], (d_q, d_k), ("d_q", "d_k"), dtype)}
+    if method != "concat":
+        return {}
+    rows = [raw[f"params[{n!r}]"].shape[:1] for n in needed]  # () for a 0-d array
+    d_attn = (max(rows, key=rows.count) or (None,))[0]
+    shapes = {"W_a": ((d_attn, d_q), ("d_attn", "d_q")), "W_b": ((d_attn, d_k), ("d_attn", "d_k"))}
+    shapes["v"] = ((d_attn,), ("d_attn",))
+    return {n: _checked(f"params[{n!r}]", raw[f"params[{n!r}]"], *shapes[n], dtype) for n in needed}
+
+
+def _overflowed(what: str, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse results that overflowed their dtype (computed with NumPy's warnings off): the
+    weights of an overflowed score would be NaN."""
+    bad = [name for name, a in arrays.items() if not np.isfinite(a).all()]
+    if bad:
+        dt = arrays[bad[0]].dtype
+        wider = "; or pass float64 arrays" if dt == np.float32 else ""
+        raise ValueError(
+            f"{what} overflow {dt} (not finite: {', '.join(bad)}): the query, keys, values or "
+            f"parameters are too large; scale them down{wider}"
+        )
+
+
+def _scores(q: np.ndarray, k: np.ndarray, method: str, p: dict) -> np.ndarray:
+    """:func:`_score`'s scores (B, T), refused if they overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = _score(q, k, method, p)[0]
+    _overflowed("the scores", {"scores": s})
+    return s
 
 
 # ----------------------------------------------------------------------------------------------
@@ -186,9 +230,8 @@ def init_params(
     ``{"W_a": (d_attn, d_query), "W_b": (d_attn, d_key), "v": (d_attn,)}`` for concat.
     """
     method = _method(method)
-    for name, d in (("d_query", d_query), ("d_key", d_key), ("d_attn", d_attn)):
-        if d is not None and (not isinstance(d, (int, np.integer)) or d < 1):
-            raise ValueError(f"{name} must be a positive integer, got {d!r}")
+    d_query, d_key = _positive_int("d_query", d_query), _positive_int("d_key", d_key)
+    d_attn = None if d_attn is None else _positive_int("d_attn", d_attn)
     if method in ("dot", "scaled_dot") and d_query != d_key:
         raise ValueError(f"method {method!r} needs d_query == d_key, got {d_query} and {d_key}")
     rng = np.random.default_rng(seed)
@@ -217,8 +260,8 @@ def init_params(
 def score(
     query: ArrayLike, keys: ArrayLike, method: str, params: Params | None = None
 ) -> np.ndarray:
-    """Score of the query against each key: the table in the module docstring (chapter 6, eqs.
-    ``eq-06-dot``, ``eq-06-general``, ``eq-06-concat``, ``eq-06-scaled``).
+    """Score of the query against each key: the table in the module docstring (chapter 7, eqs.
+    ``eq-07-dot``, ``eq-07-general``, ``eq-07-concat``, ``eq-07-scaled``).
 
     Parameters
     ----------
@@ -231,8 +274,8 @@ def score(
     -------
     scores : (B, T), or (T,) for one example
     """
-    q, k, method, p, batched = _inputs(query, keys, method, params)
-    s = _score(q, k, method, p)[0]
+    method, p, batched, a = _inputs(method, params, query=query, keys=keys)
+    s = _scores(a["query"], a["keys"], method, p)
     return s if batched else s[0]
 
 
@@ -276,12 +319,10 @@ def score_backward(
     dict with ``"query"`` (B, d_q), ``"keys"`` (B, T, d_k) and one entry per parameter of the
     method, of that parameter's shape.
     """
-    q, k, method, p, batched = _inputs(query, keys, method, params)
-    ds = _array(d_scores, "d_scores")
-    _shape(
-        ds, "d_scores", k.shape[:2] if batched else k.shape[1:2], "(B, T)" if batched else "(T,)"
-    )
-    grads = _score_backward(ds if batched else ds[None], q, k, method, p)
+    method, p, batched, a = _inputs(method, params, query=query, keys=keys, d_scores=d_scores)
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _score_backward(a["d_scores"], a["query"], a["keys"], method, p)
+    _overflowed("the gradients", grads)
     if not batched:
         grads["query"], grads["keys"] = grads["query"][0], grads["keys"][0]
     return grads
@@ -320,29 +361,6 @@ def _score_backward(ds: np.ndarray, q: np.ndarray, k: np.ndarray, method: str, p
 # ----------------------------------------------------------------------------------------------
 
 
-def _attend_inputs(query, keys, values, method, params, mask):
-    q, k, method, p, batched = _inputs(query, keys, method, params)
-    v = _array(values, "values")
-    if not batched:
-        v = v[None]
-    _shape(v, "values", (*k.shape[:2], None), "(B, T, d_v)" if batched else "(T, d_v)")
-    m = None
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"mask must be a boolean array (True = real position), got {m.dtype}")
-        m = m if batched else m[None]
-        _shape(m, "mask", k.shape[:2], "(B, T)" if batched else "(T,)")
-        empty = np.flatnonzero(~m.any(axis=1))
-        if empty.size:
-            where = f"batch rows {empty.tolist()}" if batched else "the sequence"
-            raise ValueError(
-                f"mask hides every position of {where}: attention needs at least one real "
-                "(True) position per row to put its weight on"
-            )
-    return q, k, v, method, p, m, batched
-
-
 def attend(
     query: ArrayLike,
     keys: ArrayLike,
@@ -352,7 +370,7 @@ def attend(
     mask: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Attention weights :math:`\\alpha = \\mathrm{softmax}(S)` and context :math:`c = \\sum_t
-    \\alpha_t v_t` (chapter 6, eqs. ``eq-06-softmax``, ``eq-06-mask``, ``eq-06-context``).
+    \\alpha_t v_t` (chapter 7, eqs. ``eq-07-softmax``, ``eq-07-mask``, ``eq-07-context``).
 
     Parameters
     ----------
@@ -368,9 +386,13 @@ def attend(
     context : (B, d_v), or (d_v,)
     weights : (B, T), or (T,); each row sums to 1
     """
-    q, k, v, method, p, m, batched = _attend_inputs(query, keys, values, method, params, mask)
-    weights = softmax(_score(q, k, method, p)[0], axis=-1, mask=m)
-    context = np.einsum("bt,btv->bv", weights, v)
+    method, p, batched, a = _inputs(
+        method, params, query=query, keys=keys, values=values, mask=mask
+    )
+    weights = softmax(_scores(a["query"], a["keys"], method, p), axis=-1, mask=a.get("mask"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        context = np.einsum("bt,btv->bv", weights, a["values"])
+    _overflowed("the context", {"context": context})
     return (context, weights) if batched else (context[0], weights[0])
 
 
@@ -389,7 +411,7 @@ def attend_backward(
     With :math:`c = \\sum_t \\alpha_t v_t`: :math:`dv_t = \\alpha_t\\,dc`,
     :math:`d\\alpha_t = v_t \\cdot dc` (plus ``d_weights``), then the softmax backward
     :math:`dS = \\alpha \\odot (d\\alpha - \\langle d\\alpha, \\alpha \\rangle)`
-    (masked positions get 0; the softmax Jacobian is eq. ``eq-06-jacobian`` of chapter 6) and
+    (masked positions get 0; the softmax Jacobian is eq. ``eq-07-jacobian`` of chapter 7) and
     :func:`score_backward`. The forward is recomputed, so no
     cache is needed.
 
@@ -404,19 +426,21 @@ def attend_backward(
     dict with ``"query"``, ``"keys"``, ``"values"`` (shapes of the inputs) and one entry per
     parameter of the method.
     """
-    q, k, v, method, p, m, batched = _attend_inputs(query, keys, values, method, params, mask)
-    dc = _array(d_context, "d_context")
-    dc = dc if batched else dc[None]
-    _shape(dc, "d_context", (v.shape[0], v.shape[2]), "(B, d_v)" if batched else "(d_v,)")
-    weights = softmax(_score(q, k, method, p)[0], axis=-1, mask=m)
-    dw = np.einsum("bv,btv->bt", dc, v)
-    if d_weights is not None:
-        extra = _array(d_weights, "d_weights")
-        extra = extra if batched else extra[None]
-        _shape(extra, "d_weights", weights.shape, "(B, T)" if batched else "(T,)")
-        dw = dw + extra
-    grads = _score_backward(softmax_backward(dw, weights), q, k, method, p)
-    grads["values"] = weights[:, :, None] * dc[:, None, :]
+    method, p, batched, a = _inputs(
+        method, params, query=query, keys=keys, values=values, mask=mask,
+        d_context=d_context, d_weights=d_weights,
+    )  # fmt: skip
+    q, k, v, dc = a["query"], a["keys"], a["values"], a["d_context"]
+    weights = softmax(_scores(q, k, method, p), axis=-1, mask=a.get("mask"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        dw = np.einsum("bv,btv->bt", dc, v)
+        if "d_weights" in a:
+            dw = dw + a["d_weights"]
+    _overflowed("the gradients", {"weights": dw})
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _score_backward(softmax_backward(dw, weights), q, k, method, p)
+        grads["values"] = weights[:, :, None] * dc[:, None, :]
+    _overflowed("the gradients", grads)
     if not batched:
         for name in ("query", "keys", "values"):
             grads[name] = grads[name][0]

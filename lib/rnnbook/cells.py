@@ -33,21 +33,29 @@ forward / backward
     with respect to every output and (optionally) to the final state, and returns a dict
     with ``"x"`` ``(T, B, I)``, ``"state"`` (same structure as the initial state) and one
     entry per parameter name. ``backward`` uses the parameters as they are when it is
-    called, so do not update them between ``forward`` and ``backward``.
+    called, so do not update them between ``forward`` and ``backward``. An LSTM state is
+    the complete pair ``(h, c)`` (or None for zeros). The cache remembers the cell whose
+    ``forward`` made it, and another cell's ``backward`` refuses it (a dict written by hand
+    must hold every array ``forward`` stores, in the shapes it stores them).
 dtype
     Parameters are float64 by default; pass ``dtype=np.float32`` for float32. Inputs
     (``x``, states, upstream gradients) must be real floating-point arrays (lists of floats
     are fine); they are cast to the cell's dtype, so a float32 cell computes in float32 even
-    when fed float64. Integer, boolean and complex inputs raise ``TypeError``: write
-    ``np.array([[1.0, 1.0]])``, not ``np.array([[1, 1]])``.
+    when fed float64 (float16 is computed in float32). Integer, boolean and complex inputs
+    raise ``TypeError``: write ``np.array([[1.0, 1.0]])``, not ``np.array([[1, 1]])``. The
+    parameters must have the cell's dtype.
 Errors
-    Wrong rank, wrong feature size, a batch that differs between ``x`` and the state, NaN
-    or inf, and unknown options raise ``ValueError`` naming the expected shape or the valid
-    choices; wrong dtypes raise ``TypeError``.
+    Wrong rank, wrong feature size, an empty axis, a batch that differs between ``x`` and the
+    state, NaN or inf, and unknown options raise ``ValueError`` naming the expected shape or
+    the valid choices; wrong dtypes raise ``TypeError``. ``forward`` and ``backward`` check
+    ``params`` too (names, shapes, dtype, finite values), once per call and never inside the
+    time loop. Past that, the arithmetic is IEEE's, as in PyTorch: a network that explodes
+    (chapter 2) overflows to inf with NumPy's warning.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -55,7 +63,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from rnnbook.functional import drelu, dsigmoid, dtanh, relu, sigmoid
+from rnnbook import repro
+from rnnbook.functional import _checked, _positive_int, drelu, dsigmoid, dtanh, relu, sigmoid
 
 __all__ = [
     "RNNCell",
@@ -99,46 +108,25 @@ def _choice(what: str, value: str, choices: Sequence[str]) -> str:
     return value
 
 
-def _size(what: str, n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"{what} must be a positive int, got {n!r}")
-    if n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n}")
-    return int(n)
+def _number(name: str, value: Any) -> float:
+    """``value`` as a finite float, or a ``TypeError`` / ``ValueError`` naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
     if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be np.float32 or np.float64, got {dt}")
+        raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
     return dt
-
-
-def _checked(
-    name: str, a: ArrayLike, shape: Sequence[int | None], dims: Sequence[str], dtype: np.dtype
-) -> np.ndarray:
-    """Validate one array and cast it to ``dtype``: the only input check in this module.
-
-    ``shape`` holds the expected size of each axis (None = any size >= 1) and ``dims`` their
-    names, used in the message, e.g. ``x must have shape (T, B, input_size=3), got (5, 4)``.
-    """
-    a = np.asarray(a)
-    if not np.issubdtype(a.dtype, np.floating):
-        raise TypeError(
-            f"{name} must be a real floating-point array (float32 or float64), got dtype "
-            f"{a.dtype}; convert it with .astype(np.float64)"
-        )
-    named = [d if s is None else f"{d}={s}" for d, s in zip(dims, shape, strict=True)]
-    expected = f"({', '.join(named)})"
-    if (
-        a.ndim != len(shape)
-        or any(s is not None and s != n for s, n in zip(shape, a.shape, strict=True))
-        or 0 in a.shape
-    ):
-        raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return a.astype(dtype, copy=False)
 
 
 def _linear(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
@@ -220,8 +208,32 @@ def _write_torch(module, params: dict[str, np.ndarray], cell: bool):
 # --------------------------------------------------------------------------------------------
 
 
+class _Cache(dict):
+    """What ``forward`` keeps for ``backward``: a dict of arrays that knows which cell made it."""
+
+    cell: Any = None
+
+
+def _remembers_its_cell(forward):
+    """``forward``, returning its cache as a :class:`_Cache` that names the cell."""
+
+    @functools.wraps(forward)
+    def wrapped(self, x, state=None):
+        outputs, final, cache = forward(self, x, state)
+        cache = _Cache(cache)
+        cache.cell = self
+        return outputs, final, cache
+
+    return wrapped
+
+
 class _Cell:
     """Shared plumbing: parameters, their init, states, input checks and ``step``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):  # the cache of every cell's forward remembers the cell
+            cls.forward = _remembers_its_cell(vars(cls)["forward"])
 
     input_size: int
     hidden_size: int
@@ -232,8 +244,8 @@ class _Cell:
     params: dict[str, np.ndarray]
 
     def _init(self, input_size: int, hidden_size: int, dtype: DTypeLike) -> None:
-        self.input_size = _size("input_size", input_size)
-        self.hidden_size = _size("hidden_size", hidden_size)
+        self.input_size = _positive_int("input_size", input_size)
+        self.hidden_size = _positive_int("hidden_size", hidden_size)
         self.output_size = self.state_size = self.hidden_size
         self.dtype = _float_dtype(dtype)
 
@@ -245,6 +257,7 @@ class _Cell:
             name: rng.uniform(-k, k, size=shape).astype(self.dtype)
             for name, shape in shapes.items()
         }
+        repro.perturb_arrays(self.params.values(), seed)  # only under RNNBOOK_PERTURB
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters."""
@@ -252,11 +265,32 @@ class _Cell:
 
     def init_state(self, batch: int) -> State:
         """The zero state for a batch of ``batch`` sequences, shape (batch, state_size)."""
-        return np.zeros((_size("batch", batch), self.state_size), dtype=self.dtype)
+        return np.zeros((_positive_int("batch", batch), self.state_size), dtype=self.dtype)
 
-    # -- validation (all of it goes through _checked) --------------------------------------
+    # -- validation: once per forward / backward call, all of it through _checked -------------
     def _array(self, name: str, a: ArrayLike, shape: Sequence[int | None], dims: Sequence[str]):
-        return _checked(name, a, shape, dims, self.dtype)
+        return _checked(name, a, tuple(shape), tuple(dims), self.dtype)
+
+    def _check_params(self) -> dict[str, np.ndarray]:
+        """``self.params`` if it holds the names, shapes and dtype the cell was built with, and
+        finite values; else a ``ValueError`` / ``TypeError`` naming the parameter."""
+        p, shapes = self.params, self._shapes
+        if not isinstance(p, dict) or p.keys() != shapes.keys():
+            got = f"got a {type(p).__name__}"
+            if isinstance(p, dict):
+                missing = [n for n in shapes if n not in p]
+                got = f"missing {missing}" if missing else f"unexpected {list(p - shapes.keys())}"
+            raise ValueError(f"{self!r}.params must hold {list(shapes)}; {got}")
+        for name, shape in shapes.items():
+            a = p[name]
+            if not isinstance(a, np.ndarray) or a.dtype != self.dtype:
+                got = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise TypeError(
+                    f"params[{name!r}] of {self!r} must be a NumPy array of the cell's dtype "
+                    f"{self.dtype}, got {got}; convert it with .astype(np.{self.dtype})"
+                )
+            _checked(f"params[{name!r}] of {self!r}", a, shape)
+        return p
 
     def _state_in(self, name: str, state: State | None, batch: int) -> State:
         """The state (or its gradient) checked against the batch size; None means zeros."""
@@ -266,9 +300,38 @@ class _Cell:
 
     def _prepare(self, x: ArrayLike, state: State | None) -> tuple[np.ndarray, State]:
         x = self._array("x", x, (None, None, self.input_size), ("T", "B", "input_size"))
-        return x, self._state_in("state", state, x.shape[1])
+        state = self._state_in("state", state, x.shape[1])
+        self._check_params()
+        return x, state
+
+    def _check_cache(self, cache: Any) -> None:
+        """Refuse a cache that another cell's forward made. A dict written by hand must hold
+        every array that this cell's forward stores, in the shapes it stores them."""
+        maker = getattr(cache, "cell", None)
+        if maker is self:
+            return
+        if maker is not None:
+            raise ValueError(
+                f"cache was made by the forward of another cell object, {maker!r} (another "
+                f"instance, or a copy): {self!r}.backward takes the cache of its own forward"
+            )
+        if not isinstance(cache, dict) or "x" not in cache:
+            raise TypeError(
+                f"cache must be the third value returned by {type(self).__name__}.forward(x), "
+                f"got {type(cache).__name__}"
+            )
+        dims = ("T", "B", "input_size")
+        T, B, _ = self._array("cache['x']", cache["x"], (None, None, self.input_size), dims).shape
+        stored = self.forward(np.zeros((1, B, self.input_size), self.dtype))[2]
+        for key, a in stored.items():
+            if key not in cache:
+                raise ValueError(f"cache has no {key!r}; this cell's forward stores {list(stored)}")
+            shape = (T, *a.shape[1:]) if a.ndim == 3 else a.shape
+            _checked(f"cache[{key!r}]", cache[key], shape)
 
     def _upstream(self, d_outputs: ArrayLike, d_state: State | None, cache: dict):
+        self._check_cache(cache)
+        self._check_params()
         T, B, _ = cache["x"].shape
         shape, dims = (T, B, self.output_size), ("T", "B", self._state_dim)
         d_outputs = self._array("d_outputs", d_outputs, shape, dims)
@@ -345,6 +408,7 @@ class RNNCell(_Cell):
         shapes = {"weight_ih": (H, I), "weight_hh": (H, H)}
         if self.bias:
             shapes.update(bias_ih=(H,), bias_hh=(H,))
+        self._shapes = shapes  # what _check_params expects
         self._init_params(shapes, seed)
 
     def _options(self) -> dict[str, Any]:
@@ -418,7 +482,7 @@ class RNNCell(_Cell):
                 bias=self.bias,
                 dtype=_torch_dtype(self.dtype),
             )
-        return _write_torch(m, self.params, cell)
+        return _write_torch(m, self._check_params(), cell)
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +533,7 @@ class JordanRNN(_Cell):
         dtype: DTypeLike = np.float64,
     ) -> None:
         self._init(input_size, hidden_size, dtype)
-        self.output_size = self.state_size = _size("output_size", output_size)
+        self.output_size = self.state_size = _positive_int("output_size", output_size)
         self.nonlinearity = _choice("nonlinearity", nonlinearity, ("tanh", "relu", "linear"))
         self.output_nonlinearity = _choice(
             "output_nonlinearity", output_nonlinearity, tuple(_ACTIVATIONS)
@@ -482,6 +546,7 @@ class JordanRNN(_Cell):
         shapes["weight_hy"] = (O, H)
         if self.bias:
             shapes["bias_y"] = (O,)
+        self._shapes = shapes  # what _check_params expects
         self._init_params(shapes, seed)
 
     def __repr__(self) -> str:
@@ -615,7 +680,7 @@ class LSTMCell(_Cell):
         self.variant = _choice("LSTM variant", variant, tuple(_LSTM_GATES))
         self.gates = _LSTM_GATES[self.variant]
         self.bias = bool(bias)
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = _number("forget_bias", forget_bias)
         if self.forget_bias and (self.variant == "nfg" or not self.bias):
             raise ValueError(
                 "forget_bias needs a forget gate and biases (not 'nfg', not bias=False)"
@@ -626,6 +691,7 @@ class LSTMCell(_Cell):
             shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
         if self.variant == "peephole":
             shapes.update(weight_ci=(H,), weight_cf=(H,), weight_co=(H,))
+        self._shapes = shapes  # what _check_params expects
         self._init_params(shapes, seed)
         if self.forget_bias:
             _blocks(self.params["bias_ih"], self.gates)["f"][...] += self.forget_bias
@@ -647,6 +713,12 @@ class LSTMCell(_Cell):
             return self.init_state(batch)
         if not (isinstance(state, tuple | list) and len(state) == 2):
             raise TypeError(f"an LSTM {name} is a pair (h, c) of arrays of shape (B, H)")
+        for part, s in zip("hc", state, strict=True):
+            if s is None:
+                raise TypeError(
+                    f"an LSTM {name} is a pair (h, c) of arrays of shape (B, H), got None for "
+                    f"{part}: pass np.zeros((B, H)) for a zero {part}, or {name}=None for both"
+                )
         h, c = (
             super(LSTMCell, self)._state_in(f"{name} {n}", s, batch)
             for n, s in zip("hc", state, strict=True)
@@ -704,8 +776,8 @@ class LSTMCell(_Cell):
         and each gate's pre-activation gets its bar times the local derivative,
         :math:`\sigma' = \sigma(1 - \sigma)`, :math:`\tanh' = 1 - \tanh^2`.
         """
-        T, B, _ = cache["x"].shape
         d_outputs, (dh_next, dc_next) = self._upstream(d_outputs, d_state, cache)
+        T, B, _ = cache["x"].shape
         v, p, H = self.variant, self.params, self.hidden_size
         W_hh = p["weight_hh"]
         c0 = cache["c0"]
@@ -769,7 +841,7 @@ class LSTMCell(_Cell):
             m = kind(
                 self.input_size, self.hidden_size, bias=self.bias, dtype=_torch_dtype(self.dtype)
             )
-        return _write_torch(m, self.params, cell)
+        return _write_torch(m, self._check_params(), cell)
 
 
 # --------------------------------------------------------------------------------------------
@@ -827,6 +899,7 @@ class GRUCell(_Cell):
         shapes = {"weight_ih": (3 * H, I), "weight_hh": (3 * H, H)}
         if self.bias:
             shapes.update(bias_ih=(3 * H,), bias_hh=(3 * H,))
+        self._shapes = shapes  # what _check_params expects
         self._init_params(shapes, seed)
 
     def _options(self) -> dict[str, Any]:
@@ -878,8 +951,8 @@ class GRUCell(_Cell):
         :math:`\bar a_n = \bar n \odot (1 - n_t^2)`; with reset "before",
         :math:`\bar r = (W_{hn}^T \bar a_n) \odot h_{t-1}`.
         """
-        T, B, _ = cache["x"].shape
         d_outputs, dh_next = self._upstream(d_outputs, d_state, cache)
+        T, B, _ = cache["x"].shape
         p, H = self.params, self.hidden_size
         W_hh = p["weight_hh"]
         h_prev_all = _previous(cache["h0"], cache["h"])
@@ -946,12 +1019,22 @@ class GRUCell(_Cell):
             m = kind(
                 self.input_size, self.hidden_size, bias=self.bias, dtype=_torch_dtype(self.dtype)
             )
-        return _write_torch(m, self.params, cell)
+        return _write_torch(m, self._check_params(), cell)
 
 
 # --------------------------------------------------------------------------------------------
 # Wrappers: deep and bidirectional
 # --------------------------------------------------------------------------------------------
+
+
+def _model(name: str, m: Any) -> Any:
+    """``m`` if it is a cell, a Stacked or a Bidirectional, else a ``TypeError`` naming it."""
+    if not isinstance(m, _Cell | Stacked | Bidirectional):
+        raise TypeError(
+            f"{name} must be a cell (RNNCell, JordanRNN, LSTMCell, GRUCell), a Stacked or a "
+            f"Bidirectional, got {type(m).__name__}"
+        )
+    return m
 
 
 def _layer_name(name: str, k: int) -> str:
@@ -979,7 +1062,9 @@ class Stacked:
     """
 
     def __init__(self, cells: Sequence[Any]) -> None:
-        self.cells = list(cells)
+        if not isinstance(cells, list | tuple):
+            raise TypeError(f"cells must be a list of cells, got {type(cells).__name__}")
+        self.cells = [_model(f"cells[{k}]", c) for k, c in enumerate(cells)]
         if not self.cells:
             raise ValueError("Stacked needs at least one cell")
         for k in range(1, len(self.cells)):
@@ -1021,6 +1106,11 @@ class Stacked:
 
     def backward(self, d_outputs: ArrayLike, cache: list, d_state: list | None = None) -> Grads:
         """Backward from the top layer down; each layer's ``"x"`` gradient feeds the one below."""
+        if not isinstance(cache, list) or len(cache) != len(self.cells):
+            raise TypeError(
+                f"cache of a Stacked RNN is the list of {len(self.cells)} layer caches "
+                f"that its forward returned, got {type(cache).__name__}"
+            )
         grads: Grads = {}
         d_states = self._per_layer("d_state", d_state)
         d_x, d_init = d_outputs, []
@@ -1034,11 +1124,7 @@ class Stacked:
 
     def step(self, x_t: ArrayLike, state: list | None = None):
         """One time step through every layer: x_t (B, I) -> (output_t, list of new states)."""
-        x_t = np.asarray(x_t)
-        if x_t.ndim != 2:
-            raise ValueError(
-                f"x_t must have shape (B, input_size={self.input_size}), got {x_t.shape}"
-            )
+        x_t = _checked("x_t", x_t, (None, self.input_size), ("B", "input_size"))
         outputs, state, _ = self.forward(x_t[None], state)
         return outputs[0], state
 
@@ -1064,6 +1150,7 @@ class Bidirectional:
     """
 
     def __init__(self, fwd: Any, bwd: Any) -> None:
+        fwd, bwd = _model("fwd", fwd), _model("bwd", bwd)
         if fwd.input_size != bwd.input_size:
             raise ValueError(
                 f"both directions must read the same input: input_size {fwd.input_size} "
@@ -1096,7 +1183,7 @@ class Bidirectional:
     def forward(self, x: ArrayLike, state: tuple | None = None):
         """x (T, B, I), (fwd_state, bwd_state) -> (outputs (T, B, 2H), (fwd_T, bwd_0), cache)."""
         s_f, s_b = self._pair("state", state)
-        x = np.asarray(x)
+        x = _checked("x", x, (None, None, self.input_size), ("T", "B", "input_size"))
         out_f, s_f, cache_f = self.fwd.forward(x, s_f)
         out_b, s_b, cache_b = self.bwd.forward(x[::-1], s_b)  # reads x_T, ..., x_1
         outputs = np.concatenate([out_f, out_b[::-1]], axis=-1)
@@ -1104,7 +1191,13 @@ class Bidirectional:
 
     def backward(self, d_outputs: ArrayLike, cache: tuple, d_state: tuple | None = None) -> Grads:
         """Split the output gradient, run both backwards, add the two input gradients."""
-        d_outputs = np.asarray(d_outputs)
+        if not isinstance(cache, tuple) or len(cache) != 2:
+            raise TypeError(
+                "cache of a Bidirectional RNN is the pair (fwd_cache, bwd_cache) that its "
+                f"forward returned, got {type(cache).__name__}"
+            )
+        dims = ("T", "B", "output_size")
+        d_outputs = _checked("d_outputs", d_outputs, (None, None, self.output_size), dims)
         ds_f, ds_b = self._pair("d_state", d_state)
         n_f = self.fwd.output_size
         g_f = self.fwd.backward(d_outputs[..., :n_f], cache[0], ds_f)
@@ -1158,12 +1251,13 @@ def pin_gates(cell: GRUCell | LSTMCell, **gates: float) -> GRUCell | LSTMCell:
         raise TypeError(f"pin_gates needs a GRUCell or LSTMCell, got {type(cell).__name__}")
     if not cell.bias:
         raise ValueError("pin_gates needs a cell with biases (bias=True)")
+    cell._check_params()
     allowed = [g for g in order if g not in "ng"]  # the candidate is not a gate
     new = copy.deepcopy(cell)
     for name, value in gates.items():
         if name not in allowed:
             raise ValueError(f"{type(cell).__name__} gates are {allowed}, got {name!r}")
-        v = float(value)
+        v = _number(f"gate {name}", value)
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"gate {name} must be pinned to a value in [0, 1], got {value!r}")
         logit = math.log(v / (1.0 - v)) if 0.0 < v < 1.0 else (PIN_LOGIT if v else -PIN_LOGIT)

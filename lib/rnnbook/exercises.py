@@ -12,7 +12,10 @@ In a notebook, show the verdict, or in an nbgrader test cell make it fail the ce
 
     from rnnbook.exercises import check_lstm_step
     check_lstm_step(lstm_step)               # displays the verdict
-    check_lstm_step(lstm_step).assert_ok()   # AssertionError with the verdict's text if wrong
+    check_lstm_step(lstm_step).assert_ok()   # shows it; AssertionError with its text if wrong
+
+``assert_ok()`` returns None, so a test cell's only output is the verdict. A hint points at
+the idea that was missed (a term, a gate, an axis), not at the whole answer.
 
 The student functions take plain NumPy arrays with the library's layout: a batch of row
 vectors, PyTorch's weight shapes and gate orders (LSTM i, f, g, o; GRU r, z, n)::
@@ -35,12 +38,16 @@ chapter can build its own check with it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import numbers
 import signal
+import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,12 +109,32 @@ class Verdict:
             parts.append(f"**Hint:** {self.hint}")
         return "\n\n".join(parts)
 
-    def assert_ok(self) -> Verdict:
-        """Raise ``AssertionError`` carrying the verdict's text unless ok; return self if ok."""
+    def assert_ok(self) -> None:
+        """Raise ``AssertionError`` carrying the verdict's text unless ok; if ok, show it.
+
+        Returns None: in a notebook (an nbgrader test cell) the verdict is displayed, not
+        returned, so it is the cell's only output and nbgrader sees no value to score.
+        """
         __tracebackhide__ = True  # pytest leaves this frame out of its tracebacks
+        for listener in list(_listeners):
+            listener(self)
         if not self.ok:
             raise AssertionError(str(self)) from None
-        return self
+        _display(self)
+
+
+# Called with every verdict that assert_ok() sees (rnnbook.checker collects them there).
+_listeners: list[Callable[[Verdict], None]] = []
+
+
+def _display(verdict: Verdict) -> None:
+    """Display the verdict if this runs in a Jupyter kernel; elsewhere do nothing."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
+
+        display(verdict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,11 +159,16 @@ def _call(fn: Callable, args: tuple, time_limit: float) -> _Outcome:
 
     In the main thread (a notebook, pytest) a ``SIGALRM`` timer interrupts the function; in
     any other thread, or where there is no ``SIGALRM`` (Windows), the function runs in a
-    daemon thread that is abandoned if it does not finish in time.
+    daemon thread that is abandoned if it does not finish in time. Every exception of the
+    function becomes the outcome, ``SystemExit`` and other ``BaseException`` included, except
+    ``KeyboardInterrupt`` (the reader stopping the cell). What the function writes on stderr,
+    and its warnings, are dropped: they are not part of its answer.
     """
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        return _call_with_alarm(fn, args, time_limit)
-    return _call_in_thread(fn, args, time_limit)
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            return _call_with_alarm(fn, args, time_limit)
+        return _call_in_thread(fn, args, time_limit)
 
 
 def _call_with_alarm(fn: Callable, args: tuple, time_limit: float) -> _Outcome:
@@ -155,7 +187,9 @@ def _call_with_alarm(fn: Callable, args: tuple, time_limit: float) -> _Outcome:
         return _Outcome(value=value)
     except _TimeUp:
         return _Outcome(timed_out=True)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # SystemExit, GeneratorExit, a student's own BaseException
         return _Outcome(error=e)
     finally:
         running = False
@@ -172,7 +206,7 @@ def _call_in_thread(fn: Callable, args: tuple, time_limit: float) -> _Outcome:
     def run():
         try:
             outcome.value = fn(*args)
-        except Exception as e:
+        except BaseException as e:
             outcome.error = e
 
     worker = threading.Thread(target=run, daemon=True)
@@ -323,7 +357,14 @@ def _compare(got: Any, expected: Any, outputs: Mapping[str, str], rtol: float, a
 
 
 def _student_line(error: BaseException, fn: Callable) -> str:
-    """'in line 3 of your function: `return 1 / 0`' for the deepest frame in the student's file."""
+    """'in line 3 of your function: `return 1 / 0`' for the deepest frame in the student's file.
+
+    An error that comes from a sandboxed process (:mod:`rnnbook.checker`) carries that place
+    as ``_rnnbook_where`` already.
+    """
+    if hasattr(error, "_rnnbook_where"):
+        where = error._rnnbook_where
+        return f"\nIt happened in {where}." if where else ""
     code = getattr(fn, "__code__", None)
     frames = traceback.extract_tb(error.__traceback__)
     mine = [f for f in frames if code is not None and f.filename == code.co_filename]
@@ -404,7 +445,7 @@ def check_function(
                 False,
                 f"{name} raised {type(e).__name__}",
                 f"{where}\nyour function raised {type(e).__name__}: {e}{_student_line(e, fn)}",
-                hint,
+                _ERROR_HINTS.get(type(e).__name__, hint),
             )
         problem = _compare(outcome.value, expected, outputs, rtol, atol)
         if problem is None:
@@ -421,6 +462,16 @@ def check_function(
         f"{name} is correct",
         f"It agrees with {against} on all {len(cases)} test cases.",
     )
+
+
+# Errors that say nothing about the maths: their own hint instead of the exercise's.
+_ERROR_HINTS = {
+    "SystemExit": "sys.exit() and exit() end the whole program: return the result instead.",
+    "ProcessEnded": "Something in your function ended its Python process: os._exit(), a crash, "
+    "or more memory than the grader allows. Return the result instead.",
+    "MemoryError": "Your function asked for more memory than there is: look for an array much "
+    "larger than the inputs.",
+}
 
 
 def _diagnose(got, case, mistakes, outputs, rtol, atol) -> str:
@@ -501,8 +552,9 @@ def check_rnn_step(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
         _cell_cases(RNNCell),
         outputs=_STEP_OUTPUT,
         against="rnnbook.cells.RNNCell",
-        hint="h_new = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): the weights are stored as "
-        "(H, I) and (H, H), so a batch of row vectors multiplies their transposes.",
+        hint="Mind the layout: x and h hold one example per row, while W_ih (H, I) and W_hh "
+        "(H, H) hold one hidden unit per row, so which way round must each product go? Then "
+        "check that both biases and the activation are there.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -561,8 +613,9 @@ def check_lstm_step(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
         _cell_cases(LSTMCell, with_c=True),
         outputs={"h_new": "(B, H)", "c_new": "(B, H)"},
         against="rnnbook.cells.LSTMCell (PyTorch's nn.LSTM)",
-        hint="Split the 4H pre-activation columns into i, f, g, o in that order, sigmoid for "
-        "i, f, o and tanh for g; c_new = f * c + i * g and h_new = o * tanh(c_new).",
+        hint="Check the order of the four blocks of columns (PyTorch's: i, f, g, o) and which "
+        "squashing function each gate gets. Then the two states: which gate decides how much "
+        "of the old cell stays, and which one scales what the new cell shows?",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -607,8 +660,9 @@ def check_gru_step(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
         _cell_cases(GRUCell),
         outputs=_STEP_OUTPUT,
         against="rnnbook.cells.GRUCell (PyTorch's nn.GRU)",
-        hint="The 3H rows are the blocks r, z, n in that order; keep the input and hidden "
-        "projections of n apart, since r multiplies only the hidden one (with its bias b_hn).",
+        hint="The 3H rows are the blocks r, z, n in that order. The reset gate acts on one "
+        "part of the candidate's pre-activation only: which one, and does its bias come with "
+        "it?",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -703,10 +757,10 @@ def check_lstm_step_backward(fn: Callable, *, time_limit: float = TIME_LIMIT) ->
         cases,
         outputs=outputs,
         against="rnnbook.cells.LSTMCell.backward",
-        hint="Go back through h_new = o * tanh(c_new) first: dc = dc_new + dh_new * o * "
-        "(1 - tanh(c_new)**2). Then through c_new = f * c + i * g to each gate, through each "
-        "gate's sigmoid or tanh, and through the matmuls (the gates' gradients in the order "
-        "i, f, g, o).",
+        hint="Go back through h_new first: the new cell state gets its gradient from two places, "
+        "dc_new and the path through h_new. Then go through c_new to each gate, through each "
+        "gate's squashing function (its derivative can be written with the gate's own value), "
+        "and through the matmuls, keeping the gates' order i, f, g, o.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -772,12 +826,15 @@ def check_score(fn: Callable, method: str, *, time_limit: float = TIME_LIMIT) ->
         ],
     }.get(method, [])
     hints = {
-        "dot": "scores = keys @ query, one dot product per row of keys.",
-        "general": "scores[t] = query @ W @ keys[t]; for all t at once: keys @ (query @ W). "
-        "W has shape (d_q, d_k).",
-        "concat": "Compute W_a @ query once (d_attn,), keys @ W_b.T (T, d_attn), add them "
-        "(broadcasting), apply tanh, then multiply by v.",
-        "scaled_dot": "scores = keys @ query / sqrt(d), with d = len(query).",
+        "dot": "One score per key: each row of keys against the query. Which product gives "
+        "a vector of T numbers at once?",
+        "general": "W sits between the query and each key; its shape (d_q, d_k) tells which "
+        "side each goes on. Then do all T keys in one product.",
+        "concat": "Bring the query and every key into the same d_attn space, combine them there, "
+        "squash, and let v turn each key's vector into one number. Broadcasting does 'every "
+        "key'.",
+        "scaled_dot": "The dot score, divided by a factor that grows with the vectors' size d: "
+        "which one keeps the scores' variance at 1?",
     }
     return check_function(
         fn,
@@ -828,10 +885,11 @@ def check_softmax(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
         cases,
         outputs={"y": "(same as x)"},
         against="rnnbook.functional.softmax",
-        hint="y = exp(x) / exp(x).sum(axis=-1, keepdims=True), after subtracting each row's max.",
+        hint="Normalise along the last axis, and keep that axis when you sum so that the "
+        "division broadcasts over each row.",
         nan_hint="exp(1000) overflows to inf (and inf / inf is NaN), while exp(-1000) is 0 "
-        "(and 0 / 0 is NaN). Subtract each row's maximum first: softmax(x) = softmax(x - max), "
-        "so the largest exponent is exp(0) = 1.",
+        "(and 0 / 0 is NaN). The softmax does not change when the same number is subtracted "
+        "from a whole row: which number keeps every exponent at most 0?",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -878,8 +936,10 @@ def check_one_unit_bptt(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verd
         cases,
         outputs={"y_T": "a number", "dy_T/dw": "a number"},
         against="rnnbook.cells.RNNCell (linear, one unit) and its backward",
-        hint="Forward: h = w * h + x_t for t = 1..T. Backward from dL/dy_T = 1: at each step "
-        "going back, dw += dh * h_{t-1}, then dh = dh * w.",
+        hint="Keep every state of the forward loop. Going back from the last step (where "
+        "dy_T/dh_T is 1), w acts at every step: each step adds its own share to dy_T/dw (what "
+        "is the derivative of w h_{t-1} + x_t with respect to w?), and the gradient that "
+        "reaches h_{t-1} is scaled by the step's Jacobian.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -934,8 +994,9 @@ def check_memory_example(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Ver
         cases,
         outputs={"y": "(T, B, 2)"},
         against="rnnbook.cells.RNNCell (linear, all weights 1) with an output layer of ones",
-        hint="Loop over t: h = x[t] @ W_xh.T + h @ W_hh.T, y[t] = h @ W_hy.T, every W a 2x2 "
-        "matrix of ones and h starting at zeros.",
+        hint="Carry the memory h from one step to the next, starting from zeros: each step mixes "
+        "the new input with the old memory, and the output reads the memory after it is "
+        "updated.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -991,9 +1052,8 @@ def check_lstm_cell_jacobian(fn: Callable, *, time_limit: float = TIME_LIMIT) ->
     mistakes = [
         (
             lambda **c: _lstm_cell_jacobian(**c, through_h=False),
-            "You kept only the carousel, diag(f_new). The old cell also reaches every gate of "
-            "the step through h = o * tanh(c): add diag(...) W_h? diag(o * (1 - tanh(c)**2)) "
-            "for the input gate, the forget gate and the candidate.",
+            "You kept only the carousel, diag(f_new). The old cell also reaches the input gate, "
+            "the forget gate and the candidate of the step, through h = o * tanh(c).",
         ),
         (
             lambda **c: _lstm_cell_jacobian(**c, dtanh_c=False),
@@ -1010,10 +1070,10 @@ def check_lstm_cell_jacobian(fn: Callable, *, time_limit: float = TIME_LIMIT) ->
         cases,
         outputs={"J": "(B, H, H)"},
         against="rnnbook.cells.LSTMCell.backward (one row of J at a time)",
-        hint="Compute h = o * tanh(c), the gates i, f, g from x and h, then "
-        "J = diag(f) + (diag(g * i*(1-i)) W_hi + diag(c * f*(1-f)) W_hf + diag(i * (1-g**2)) "
-        "W_hg) diag(o * (1 - tanh(c)**2)) for each b; W_hi = W_hh[0:H], W_hf = W_hh[H:2H], "
-        "W_hg = W_hh[2H:3H]. The output gate of the new step does not touch c_new.",
+        hint="Two paths lead from c to c_new: directly, through the forget gate (the carousel, "
+        "diag(f)), and through h = o * tanh(c), which the input gate, the forget gate and the "
+        "candidate all read. Differentiate both and add them; the new step's output gate is on "
+        "neither path.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -1085,12 +1145,11 @@ def check_jacobian_bptt(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verd
     mistakes = [
         (
             diagnose(no_derivative),
-            "tanh' is missing: J_t = diag(1 - h_t**2) @ W_hh, not W_hh alone.",
+            "tanh' is missing: each step's Jacobian is not W_hh alone.",
         ),
         (
             diagnose(not_transposed),
-            "The gradient goes back through the transpose: delta_{t-1} = J_t.T @ delta_t = "
-            "W_hh.T @ ((1 - h_t**2) * delta_t).",
+            "The gradient goes back through the transpose of each step's Jacobian.",
         ),
         (
             diagnose(previous_state),
@@ -1104,9 +1163,9 @@ def check_jacobian_bptt(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verd
         _jacobian_cases(),
         outputs={"delta_0": "(H,)"},
         against="rnnbook.cells.RNNCell.backward",
-        hint="Build J_t = np.diag(1 - hs[t - 1]**2) @ W_hh for t = 1..T, multiply "
-        "P = J_T @ ... @ J_1 (the latest on the left), and return P.T @ delta_T. Or, one "
-        "step at a time from t = T down to 1: delta = J_t.T @ delta.",
+        hint="Each step's Jacobian is tanh's derivative (written with the state the step "
+        "produced) times W_hh. Chain them in the order the steps happened, and remember that a "
+        "gradient goes back through the transpose.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -1187,8 +1246,9 @@ def check_lstm_num_parameters(fn: Callable, *, time_limit: float = TIME_LIMIT) -
         cases,
         outputs={"count": "()"},
         against="rnnbook.cells.LSTMCell.num_parameters",
-        hint="One block (a gate or the candidate) has W_x (H, I), W_h (H, H) and two biases "
-        "(H,): H*I + H*H + 2*H numbers. Count the blocks of each variant, and its extras.",
+        hint="Count one block (a gate or the candidate): its two weight matrices and PyTorch's "
+        "two biases. Then count how many blocks each variant keeps, and what the peephole "
+        "variant adds.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
@@ -1292,9 +1352,10 @@ def check_rnn_to_gru(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict
         runs,
         outputs={"outputs of your GRU": "(T, B, H)"},
         against="rnnbook.cells.RNNCell with the same weights, run over 5 steps",
-        hint="Put the RNN's weights and biases in the candidate block n (rows 2H:3H); zero the "
-        "weights of r and z and give them large biases: r = sigmoid(+40) = 1, "
-        "z = sigmoid(-40) = 0 (a bias of 8 is not enough: sigmoid(-8) is still 3e-4).",
+        hint="Which block of the GRU computes the naive RNN's step once the reset gate is open? "
+        "The two gates can then be pinned by their biases alone: which values must r and z "
+        "take? A bias of 8 is not enough: sigmoid(-8) is still 3e-4, and the outputs must "
+        "agree to within 1e-6.",
         mistakes=mistakes,
         time_limit=time_limit,
         atol=1e-6,
@@ -1302,7 +1363,7 @@ def check_rnn_to_gru(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict
 
 
 # ----------------------------------------------------------------------------------------------
-# Chapter 7: comparing at equal parameter counts
+# Chapter 10: comparing at equal parameter counts
 # ----------------------------------------------------------------------------------------------
 
 _BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -1321,7 +1382,7 @@ def _matched_hidden_size(cell, budget, input_size, output_size, **count):
 
 
 def check_matched_hidden_size(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
-    """Check the largest hidden size that fits a parameter budget (chapter 7).
+    """Check the largest hidden size that fits a parameter budget (chapter 10).
 
     The student writes ``fn(cell, budget, input_size, output_size) -> int``: the largest
     hidden size H for which the model of :class:`rnnbook.models.SequenceRegressor` (one
@@ -1368,15 +1429,16 @@ def check_matched_hidden_size(fn: Callable, *, time_limit: float = TIME_LIMIT) -
         cases,
         outputs={"H": "an int"},
         against="counting the parameters of rnnbook.models.SequenceRegressor",
-        hint="Write the count as a function of H, G * (H*I + H*H + 2*H) + O*H + O, and increase "
-        "H while the count of H + 1 still fits the budget.",
+        hint="Write the model's parameter count as a function of H (each block of the "
+        "recurrent layer with PyTorch's two biases, then the readout), and look for the "
+        "largest H whose count still fits.",
         mistakes=mistakes,
         time_limit=time_limit,
     )
 
 
 def check_copy_baseline(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
-    """Check the memoryless baseline of the copy task (chapter 7).
+    """Check the memoryless baseline of the copy task (chapter 10).
 
     The student writes ``fn(T, n_symbols, length) -> float``: the cross-entropy (natural log),
     averaged over all ``T + 2 * length`` steps, of a model that has learnt the schedule but
@@ -1410,8 +1472,8 @@ def check_copy_baseline(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verd
         cases,
         outputs={"baseline": "a number"},
         against="rnnbook.tasks.copy_baseline_ce",
-        hint="Zero loss on the blank steps; log(n_symbols) on each of the `length` answer steps; "
-        "then divide by the number of steps in the sequence.",
+        hint="Which steps can a model without memory predict with certainty, and what is the "
+        "best it can do on the others? Then average over every step of the sequence.",
         mistakes=mistakes,
         time_limit=time_limit,
     )

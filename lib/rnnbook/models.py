@@ -7,7 +7,8 @@ embedded, in :class:`Seq2Seq`).
 
 - :class:`SequenceRegressor` reads the last hidden state (the adding problem).
 - :class:`SequenceTagger` gives logits at every step (the copy task, running parity, sine).
-- :class:`Seq2Seq` is an encoder-decoder with optional attention (reversing digits).
+- :class:`Seq2Seq` is an encoder-decoder with optional attention (reversing digits; with a
+  bidirectional encoder and its own source vocabulary, grapheme to phoneme in chapter 8).
 - :class:`LSTMVariant` is one LSTM layer of any variant of :class:`rnnbook.cells.LSTMCell`
   (peephole, cifg, nfg, noaf), optionally several independent copies trained at once;
   :class:`LSTMVariantTagger` reads it out at every step (chapter 4's variant comparison).
@@ -250,23 +251,34 @@ class Seq2Seq(_CountMixin, nn.Module):
     - scaled_dot: ``score(s, h) = s . h / sqrt(d)``
     - general:    ``score(s, h) = s^T W h``
     - concat:     ``score(s, h) = v^T tanh(W_a s + W_b h)`` (additive; Bahdanau et al. 2015)
+    - location:   ``scores = W_a s``, one per source position, whatever the ``h_j`` (Luong's
+      location-based function, eq. 8; ``W_a`` is (max_src_len, H), its first S rows serve
+      a source of length S)
 
-    the same formulas, parameter names and shapes as :func:`rnnbook.attention.score`
-    (``model.attn["W"]`` etc.; :meth:`attention_params` exports them); then
-    ``alpha_t = softmax_j(score(s_t, h_j))``, ``c_t = sum_j alpha_tj h_j``,
+    the first four with the same formulas, parameter names and shapes as
+    :func:`rnnbook.attention.score` (``model.attn["W"]`` etc.; :meth:`attention_params`
+    exports them); then ``alpha_t = softmax_j(score(s_t, h_j))``, ``c_t = sum_j alpha_tj h_j``,
     ``s~_t = tanh(W_c [c_t; s_t])`` and ``logits_t = W_out s~_t``.
 
     Parameters
     ----------
     vocab_size : int
-        Tokens ``0 .. vocab_size - 1`` in source and target.
+        Target tokens ``0 .. vocab_size - 1`` (and source tokens, unless ``src_vocab_size``).
     hidden_size : int
     cell : "rnn", "lstm" or "gru" (default "gru")
-    attention : None, "dot", "general", "concat" or "scaled_dot"
+    attention : None, "dot", "general", "concat", "scaled_dot" or "location"
     embed_size : int, optional (default hidden_size)
     attn_size : int, optional
         Width of the concat (additive) scorer (default hidden_size).
     seed : int, optional
+    src_vocab_size : int, optional
+        Source tokens ``0 .. src_vocab_size - 1``, when the source has its own vocabulary.
+    bidirectional : bool, default False
+        A bidirectional encoder (Bahdanau et al. 2015) of ``hidden_size // 2`` units each
+        way: its outputs ``h_j = [forward_j; backward_j]`` and the decoder's first state
+        (the two final states joined) have ``hidden_size`` units. Needs an even hidden_size.
+    max_src_len : int, optional
+        Longest source the "location" score serves (required by it, unused otherwise).
 
     Shapes
     ------
@@ -275,6 +287,8 @@ class Seq2Seq(_CountMixin, nn.Module):
     it decodes greedily for ``max_len`` steps (default S). Returns ``(logits, weights)``:
     logits (T, B, vocab_size) and attention weights (T, B, S) (``weights[t, b, j]`` is the
     weight output step t puts on source step j), or ``None`` without attention.
+    The two halves are :meth:`encode` and :meth:`decode`, which step-by-step decoders
+    (greedy, beam search: :mod:`rnnbook.decoding`) call one step at a time.
     """
 
     def __init__(
@@ -286,14 +300,27 @@ class Seq2Seq(_CountMixin, nn.Module):
         embed_size: int | None = None,
         attn_size: int | None = None,
         seed: int | None = None,
+        src_vocab_size: int | None = None,
+        bidirectional: bool = False,
+        max_src_len: int | None = None,
     ) -> None:
         super().__init__()
-        if attention is not None and attention not in ATTENTION_METHODS:
+        if attention is not None and attention not in (*ATTENTION_METHODS, "location"):
             raise ValueError(
-                f"attention must be None or one of {ATTENTION_METHODS}, got {attention!r}"
+                f"attention must be None or one of {(*ATTENTION_METHODS, 'location')}, "
+                f"got {attention!r}"
             )
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
-            raise ValueError(f"vocab_size must be an int >= 2, got {vocab_size!r}")
+        for name, value in (("vocab_size", vocab_size), ("src_vocab_size", src_vocab_size)):
+            if value is None and name == "src_vocab_size":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ValueError(f"{name} must be an int >= 2, got {value!r}")
+        if bidirectional and hidden_size % 2:
+            raise ValueError(f"bidirectional needs an even hidden_size, got {hidden_size}")
+        if attention == "location" and (
+            isinstance(max_src_len, bool) or not isinstance(max_src_len, int) or max_src_len < 1
+        ):
+            raise ValueError(f"attention='location' needs max_src_len >= 1, got {max_src_len!r}")
         E = embed_size or hidden_size
         H = hidden_size
         A = attn_size or hidden_size
@@ -303,15 +330,21 @@ class Seq2Seq(_CountMixin, nn.Module):
             cell,
             attention,
         )
-        self.bos = vocab_size
+        self.bos, self.bidirectional, self.max_src_len = vocab_size, bidirectional, max_src_len
         with _seeded(seed):
-            self.src_embed = nn.Embedding(vocab_size, E)
+            self.src_embed = nn.Embedding(src_vocab_size or vocab_size, E)
             self.tgt_embed = nn.Embedding(vocab_size + 1, E)  # + BOS
-            self.encoder = make_rnn(cell, E, H)
+            if bidirectional:
+                rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+                self.encoder = rnn(E, H // 2, bidirectional=True)
+            else:
+                self.encoder = make_rnn(cell, E, H)
             self.decoder = make_rnn(cell, E, H)
             # the scorer's parameters, named and shaped as in rnnbook.attention.init_params,
             # uniform in +-1/sqrt(fan in)
             shapes = {"general": {"W": (H, H)}, "concat": {"W_a": (A, H), "W_b": (A, H), "v": (A,)}}
+            if attention == "location":
+                shapes["location"] = {"W_a": (max_src_len, H)}
             self.attn = nn.ParameterDict(
                 {
                     name: nn.Parameter((2 * torch.rand(shape) - 1) / math.sqrt(shape[-1]))
@@ -334,6 +367,10 @@ class Seq2Seq(_CountMixin, nn.Module):
             q = (queries @ self.attn["W_a"].T).permute(1, 0, 2)[:, :, None, :]  # (B, T, 1, A)
             k = (keys @ self.attn["W_b"].T).permute(1, 0, 2)[:, None, :, :]  # (B, 1, S, A)
             return torch.tanh(q + k).matmul(self.attn["v"]).permute(1, 0, 2)  # (T, B, S)
+        if method == "location":  # W_a s: the keys' content is not used, only their number
+            if keys.shape[0] > self.max_src_len:
+                raise ValueError(f"source of length {keys.shape[0]} > max_src_len")
+            return queries @ self.attn["W_a"][: keys.shape[0]].T
         raise ValueError("this model has no attention")
 
     def attention_params(self) -> dict[str, np.ndarray]:
@@ -351,25 +388,41 @@ class Seq2Seq(_CountMixin, nn.Module):
         combined = torch.tanh(self.W_c(torch.cat([context, dec], dim=-1)))
         return self.out(combined), weights
 
-    def forward(
-        self, src: torch.Tensor, tgt: torch.Tensor | None = None, max_len: int | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, object]:
+        """Encoder outputs (S, B, H) and the decoder's first state, for ``src`` (S, B) ints."""
         if not isinstance(src, torch.Tensor) or torch.is_floating_point(src) or src.dim() != 2:
             raise ValueError("src must be a (S, B) tensor of integer tokens")
         enc, state = self.encoder(self.src_embed(src))
+        if self.bidirectional:  # (2, B, H/2) forward and backward -> (1, B, H)
+            states = state if isinstance(state, tuple) else (state,)
+            joined = tuple(torch.cat([s[0], s[1]], dim=-1)[None] for s in states)
+            state = joined if isinstance(state, tuple) else joined[0]
+        return enc, state
+
+    def decode(
+        self, tokens: torch.Tensor, state: object, enc: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, object]:
+        """Read ``tokens`` (T, B) from ``state``: logits (T, B, V), weights, the new state."""
+        dec, state = self.decoder(self.tgt_embed(tokens), state)
+        logits, weights = self._readout(dec, enc)
+        return logits, weights, state
+
+    def forward(
+        self, src: torch.Tensor, tgt: torch.Tensor | None = None, max_len: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        enc, state = self.encode(src)
         B = src.shape[1]
         bos = torch.full((1, B), self.bos, dtype=torch.long, device=src.device)
         if tgt is not None:
             if torch.is_floating_point(tgt) or tgt.dim() != 2 or tgt.shape[1] != B:
                 raise ValueError(f"tgt must be (T, {B}) integer tokens, got {tuple(tgt.shape)}")
             dec_in = torch.cat([bos, tgt[:-1].long()], dim=0)
-            dec, _ = self.decoder(self.tgt_embed(dec_in), state)
-            return self._readout(dec, enc)
+            logits, weights, _ = self.decode(dec_in, state, enc)
+            return logits, weights
         steps = src.shape[0] if max_len is None else max_len
         token, logits, weights = bos, [], []
         for _ in range(steps):
-            dec, state = self.decoder(self.tgt_embed(token), state)
-            step_logits, step_weights = self._readout(dec, enc)
+            step_logits, step_weights, state = self.decode(token, state, enc)
             logits.append(step_logits)
             weights.append(step_weights)
             token = step_logits.argmax(-1)

@@ -20,11 +20,11 @@ gate_trajectories          a GRU's state over time and in the plane, for pinned 
 w_chain                    y_T = w**(T-1) and its derivative over w, log scale (chapter 2)
 error_surface              a loss over two parameters, with gradient-descent paths (chapter 2)
 adding_sample              one sequence of the adding problem, marked values highlighted
-lr_sensitivity             final loss against learning rate for several models (chapter 7)
+lr_sensitivity             final loss against learning rate for several models (chapter 10)
 lstm_cell_diagram          one LSTM cell: three gates, the candidate, c_t and h_t (chapter 3)
 lstm_trace                 an LSTM unit's inputs, gates, c_t and h_t over time (chapter 3)
-attention_2d               a 2-D query, its keys and the attention weights (chapter 6)
-softmax_saturation         largest weight and softmax gradient against the size d (chapter 6)
+attention_2d               a 2-D query, its keys and the attention weights (chapter 7)
+softmax_saturation         largest weight and softmax gradient against the size d (chapter 7)
 =========================  ===============================================================
 """
 
@@ -901,7 +901,7 @@ def lstm_trace(
     return fig
 
 
-# --------------------------------------------------------------------------- chapter 6: attention
+# --------------------------------------------------------------------------- chapter 7: attention
 
 
 def attention_2d(
@@ -916,7 +916,7 @@ def attention_2d(
     Left: each key :math:`k_j` is a dot whose area and colour grow with its weight
     :math:`\\alpha_j` (written beside it), the query :math:`h_a` an arrow from the origin.
     Right: the weights as bars (they sum to 1). Used by
-    :func:`rnnbook.widgets.attention_explorer` (chapter 6).
+    :func:`rnnbook.widgets.attention_explorer` (chapter 7).
 
     Parameters
     ----------
@@ -980,7 +980,7 @@ def softmax_saturation(
     For each label, ``max_weight[label][i]`` and ``grad_norm[label][i]`` are measured at
     size ``d[i]`` (log axis). A weight near 1 means the softmax has saturated on one key,
     and then its Jacobian :math:`\\mathrm{diag}(\\alpha) - \\alpha\\alpha^\\top` is near 0
-    (chapter 6). With ``T`` (the number of keys) a dashed line marks the uniform weight 1/T.
+    (chapter 7). With ``T`` (the number of keys) a dashed line marks the uniform weight 1/T.
 
     Parameters
     ----------
@@ -1020,7 +1020,7 @@ def softmax_saturation(
     return fig
 
 
-# --------------------------------------------------------------------------- chapter 7: comparisons
+# ------------------------------------------------------------------------ chapter 10: comparisons
 
 
 def adding_sample(x: np.ndarray, y: float, title: str | None = None) -> Figure:

@@ -31,6 +31,8 @@ import math
 
 import numpy as np
 
+from rnnbook import repro
+
 Seed = int | np.random.Generator | None
 
 __all__ = [
@@ -131,7 +133,7 @@ def adding_problem(
     """
     n = _check_int("n", n, 1)
     T = _check_int("T", T, 2)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(repro.data_seed(seed))
     values = rng.random((T, n))
     half = T // 2
     first = rng.integers(0, half, size=n)
@@ -202,7 +204,7 @@ def copy_task(
     T = _check_int("T", T, 1)
     n_symbols = _check_int("n_symbols", n_symbols, 1)
     length = _check_int("length", length, 1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(repro.data_seed(seed))
     total = T + 2 * length
     symbols = rng.integers(1, n_symbols + 1, size=(length, n))
     tokens = np.zeros((total, n), dtype=np.int64)
@@ -257,7 +259,7 @@ def running_parity(
     """
     n = _check_int("n", n, 1)
     T = _check_int("T", T, 2)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(repro.data_seed(seed))
     bits = rng.integers(0, 2, size=(T, n))
     y = np.cumsum(bits, axis=0) % 2
     return bits[..., None].astype(dtype), y.astype(np.int64)
@@ -305,7 +307,7 @@ def noisy_sine(
     low, high = omega
     if not 0 <= low <= high:
         raise ValueError(f"omega must be (low, high) with 0 <= low <= high, got {omega}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(repro.data_seed(seed))
     w = rng.uniform(low, high, size=n)
     phi = rng.uniform(0.0, 2 * np.pi, size=n)
     t = np.arange(T + 1)[:, None]
@@ -322,7 +324,7 @@ def _digits(n: int, T: int, seed: Seed, n_digits: int) -> np.ndarray:
     n = _check_int("n", n, 1)
     T = _check_int("T", T, 2)
     n_digits = _check_int("n_digits", n_digits, 2)
-    return np.random.default_rng(seed).integers(0, n_digits, size=(T, n))
+    return np.random.default_rng(repro.data_seed(seed)).integers(0, n_digits, size=(T, n))
 
 
 def reverse_digits(

@@ -1,4 +1,4 @@
-"""Tools for instructors: the exercises of a chapter, and student copies without solutions.
+"""Tools for instructors: the exercises of a chapter, their tables, and the solution blocks.
 
 Every chapter ends with exercises in one format:
 
@@ -8,10 +8,10 @@ Every chapter ends with exercises in one format:
   answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and an nbgrader *grade*
   cell with points that calls a check from :mod:`rnnbook.exercises`.
 
-:func:`student_copy` runs nbgrader's own preprocessors (``ClearSolutions``, ``ClearOutput``)
-plus :class:`StripSolutionBlocks`, which removes the ``{solution}`` cells that nbgrader does
-not know about. An nbgrader course gets the same by setting ``GenerateAssignment.preprocessors``
-to :func:`generate_assignment_preprocessors` (see ``book/for-instructors.md``).
+Student copies are made by nbgrader's own ``generate_assignment`` (``rnnbook-course assign``,
+and ``make student`` through it), with :class:`StripSolutionBlocks` in front of nbgrader's
+preprocessors (:func:`generate_assignment_preprocessors`): it removes the ``{solution}``
+blocks of the questions, which nbgrader does not know about.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
 SOLUTION_BLOCK = re.compile(r"^\s*(`{3,}|:{3,})\s*\{solution\}", re.M)
+# A whole {solution} block, from its opening fence to the closing fence of the same length.
+SOLUTION_SPAN = re.compile(
+    r"^[ \t]*(`{3,}|:{3,})[ \t]*\{solution\}.*?^[ \t]*\1[ \t]*$\n?", re.M | re.S
+)
 EXERCISE_BLOCK = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{exercise\}\s*(.*?)\s*\n(.*?)^\s*:label:\s*(\S+)", re.M | re.S
 )
@@ -34,13 +38,31 @@ MINUTES_PER_CODE_EXERCISE = 15
 
 
 class StripSolutionBlocks(Preprocessor):
-    """Remove every markdown cell that holds a sphinx-exercise ``{solution}`` block."""
+    """Remove every sphinx-exercise ``{solution}`` block from the markdown cells, and the
+    cells that held nothing else."""
 
     enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off by default
 
     def preprocess(self, nb, resources):
-        nb.cells = [c for c in nb.cells if not is_solution_block(c)]
+        kept = []
+        for cell in nb.cells:
+            if is_solution_block(cell):
+                cell.source = SOLUTION_SPAN.sub("", cell.source).strip("\n")
+                if not cell.source.strip():
+                    continue
+            kept.append(cell)
+        nb.cells = kept
         return nb, resources
+
+
+def split_solution_blocks(text: str) -> list[str]:
+    """Markdown split into pieces, each ``{solution}`` block a piece of its own."""
+    pieces, start = [], 0
+    for m in SOLUTION_SPAN.finditer(text):
+        pieces += [text[start : m.start()], m.group(0)]
+        start = m.end()
+    pieces.append(text[start:])
+    return [p.strip("\n") for p in pieces if p.strip()]
 
 
 def generate_assignment_preprocessors() -> list:
@@ -139,15 +161,3 @@ def time_table(paths: list[str | Path]) -> str:
             f"{sum(e.points for e in code):g} | {minutes(path)} min |"
         )
     return "\n".join(rows)
-
-
-def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A student's copy: solutions replaced by ``raise NotImplementedError()``, solution blocks
-    removed, outputs cleared (nbgrader's ``ClearSolutions`` and ``ClearOutput``)."""
-    from nbgrader.preprocessors import ClearOutput, ClearSolutions
-
-    nb = nbformat.from_dict(nb)
-    resources: dict = {}
-    for pre in (ClearSolutions(enforce_metadata=True), ClearOutput(), StripSolutionBlocks()):
-        nb, resources = pre.preprocess(nb, resources)
-    return nb

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnbook import repro
+
 __all__ = [
     "History",
     "deterministic",
@@ -52,7 +54,7 @@ def deterministic(threads: int = 1, seed: int = 0) -> None:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    repro.pin_torch()
     torch.manual_seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - legacy global seed, for code outside the book's control
     random.seed(seed)
@@ -242,8 +244,9 @@ def train(
     from tqdm.auto import tqdm
 
     log_every = log_every or max(1, steps // 50)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    torch.manual_seed(repro.data_seed(seed))
+    rng = np.random.default_rng(repro.data_seed(seed))
+    repro.perturb_(model, seed)  # only under RNNBOOK_PERTURB: a relative 1e-6 on every weight
     params = [p for p in model.parameters() if p.requires_grad]
     opt = OPTIMIZERS[optimizer](params, lr=lr)
     losses, norms, times = [], [], []
@@ -302,6 +305,7 @@ def train_runs(
     clip: float | None = None,
     optimizer: str = "adam",
     workers: int = 1,
+    keep_weights: bool = False,
 ) -> dict[str, list[History]]:
     """Train ``build(label, seed)`` for every label and seed with one budget.
 
@@ -324,6 +328,9 @@ def train_runs(
         worker per core). The runs are independent and seeded, so the losses are the same
         as with ``workers=1``; only the step times differ. Where processes cannot be forked
         (Windows), the runs are trained one after another.
+    keep_weights : bool, default False
+        Also keep each trained model's weights, as ``meta["state_dict"]``; load them with
+        ``build(label, seed).load_state_dict(history.meta["state_dict"])``.
 
     Returns
     -------
@@ -337,7 +344,7 @@ def train_runs(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     jobs = [
-        (build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer)
+        (build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer, keep_weights)
         for seed in seeds
         for label in labels
     ]
@@ -368,10 +375,12 @@ def _run_job(index: int) -> History:
 
 
 def _run(job: tuple) -> History:
-    build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer = job
+    build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer, keep_weights = job
     model = build(label, seed)
     history = train(model, make_batch, loss_fn, steps, lr, clip, seed, optimizer, progress=False)
     history.meta.update(label=label, parameters=sum(p.numel() for p in model.parameters()))
+    if keep_weights:
+        history.meta["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return history
 
 
@@ -380,7 +389,7 @@ def run_table(
     baseline: float,
     timing: bool = False,
     window: int = 50,
-    digits: int = 4,
+    digits: int = 2,
 ) -> str:
     """A text table comparing models trained by :func:`train_runs`, one row per model.
 
@@ -401,7 +410,8 @@ def run_table(
     window : int
         Steps averaged for the final loss.
     digits : int
-        Decimals of the losses.
+        Significant figures of the losses (a training result is not reproducible beyond
+        about two: another CPU or seed moves the rest).
     """
     if not runs:
         raise ValueError("runs must be a non-empty dict of label -> list of History")
@@ -419,8 +429,8 @@ def run_table(
         row = [
             label,
             str(hs[0].meta.get("parameters", "?")),
-            f"{finals.mean():.{digits}f} ± {finals.std():.{digits}f}",
-            f"{finals.mean() / baseline:.3f}",
+            f"{finals.mean():#.{digits}g} ± {finals.std():.1g}",
+            f"{finals.mean() / baseline:#.{digits}g}",
             ", ".join("-" if s is None else str(s) for s in hits),
         ]
         if timing:

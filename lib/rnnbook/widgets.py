@@ -16,7 +16,7 @@ appears in the Output area.
 - :func:`w_chain_explorer` moves the recurrent weight w and the length T of the w-chain
   (chapter 2) and shows :math:`y_T = w^{T-1}` and its derivative over w.
 - :func:`attention_explorer` picks a score function and moves a 2-D query over five keys,
-  showing the attention weights (chapter 6).
+  showing the attention weights (chapter 7).
 - :func:`gru_gates` pins a GRU's gates z and r with two sliders and draws the state's
   path beside the limiting cases (naive RNN, copy, per-step MLP).
 - :func:`lstm_gates` pins an LSTM's gates i, f and o with three sliders and draws its
@@ -498,7 +498,7 @@ def lstm_gates(
     return interactive_figure(draw, controls, show=show)
 
 
-# --------------------------------------------------------------------------- chapter 6: attention
+# --------------------------------------------------------------------------- chapter 7: attention
 
 ATTENTION_KEYS = np.array([[1.5, 0.2], [0.4, 1.2], [-1.0, 0.6], [-0.6, -1.1], [0.9, -0.8]])
 """The five 2-D keys of :func:`attention_explorer`."""
@@ -516,8 +516,8 @@ def attention_explorer(
 
     The query is :math:`h_a = r(\\cos\\theta, \\sin\\theta)` (``length`` r, ``angle``
     :math:`\\theta` in degrees); the weights are :math:`\\alpha = \\mathrm{softmax}(S(h_a, k_j))`
-    over the keys, computed by :func:`rnnbook.attention.attend` (chapter 6, eq.
-    ``eq-06-softmax``).
+    over the keys, computed by :func:`rnnbook.attention.attend` (chapter 7, eq.
+    ``eq-07-softmax``).
     ``general`` and ``concat`` use fixed parameters from
     :func:`rnnbook.attention.init_params` with ``seed`` (``d_attn = 4`` for concat). The
     figure's title gives the method, the query and the largest weight.
