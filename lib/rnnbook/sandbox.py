@@ -139,8 +139,6 @@ def _system_binds() -> list[str]:
             args += ["--ro-bind", top, top]
     for f in _ETC:
         args += ["--ro-bind-try", f, f]
-    for p in readable_paths():
-        args += ["--ro-bind", str(p), str(p)]
     return args
 
 
@@ -196,6 +194,8 @@ def command(
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm"]
     args += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
+    for p in readable_paths():  # after the tmpfs: Python or the book may live under /tmp
+        args += ["--ro-bind", str(p), str(p)]
     for name, path in (files or {}).items():
         if "/" in name or name in ("", ".", "..") or name.startswith("."):
             raise ValueError(f"files: {name!r} is not a plain file name")
