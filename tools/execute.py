@@ -12,6 +12,8 @@ each notebook took. A cell that raises stops the run with an error.
 from __future__ import annotations
 
 import argparse
+import copy
+import fcntl
 import os
 import sys
 import time
@@ -28,9 +30,19 @@ TIMEOUT = 1800  # seconds per cell: generous, so that a busy machine only slows 
 os.environ.update(repro.environment())
 
 
+def _inputs(nb) -> list:
+    """What a person edits in a notebook: each cell's type, source and metadata."""
+    return copy.deepcopy([(c.cell_type, c.source, c.metadata) for c in nb.cells])
+
+
 def execute(path: Path, out: Path | None = None) -> float:
-    """Execute one notebook, in place or into the folder ``out``; return the wall time in s."""
+    """Execute one notebook, in place or into the folder ``out``; return the wall time in s.
+
+    In place, the outputs are written only if nobody edited the notebook meanwhile (an edit in
+    Jupyter while `make execute` runs); otherwise RuntimeError, and the edit is kept.
+    """
     nb = nbformat.read(path, as_version=4)
+    before = _inputs(nb)
     client = NotebookClient(
         nb,
         timeout=TIMEOUT,
@@ -43,7 +55,16 @@ def execute(path: Path, out: Path | None = None) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path if out is None else out / path.name)
+    if out is not None:
+        nbformat.write(nb, out / path.name)
+        return elapsed
+    with open(path, "r+") as handle:  # editors that lock the notebook (fcntl) wait for this
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if _inputs(nbformat.read(handle, as_version=4)) != before:
+            raise RuntimeError(f"{path} was edited while it ran: outputs not written, run again")
+        handle.seek(0)
+        handle.truncate()
+        nbformat.write(nb, handle)
     return elapsed
 
 
