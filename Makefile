@@ -31,7 +31,7 @@ book: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check lib tests tools benchmarks
+	$(BIN)/ruff format --check lib tests tools benchmarks notebooks
 
 # make check: the quick check while working (at most 3 minutes on 2 cores): ruff, the library's
 # tests and the book's frame, without the tests marked slow or site (make test runs those too).
@@ -41,7 +41,7 @@ check: lint
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check lib tests tools benchmarks
+	$(BIN)/ruff format --check lib tests tools benchmarks notebooks
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg -p no:randomly -n 2 --dist loadfile $(NOTEBOOKS)
 

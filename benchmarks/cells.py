@@ -1,43 +1,36 @@
 """Forward+backward time of the library's cells against PyTorch, measured in one run.
 
 At the size the issue fixes (T=100, B=32, I=64, H=128) for the LSTM, the GRU and the tanh RNN,
-in float32 and float64, on one thread and on all threads: the library's fused cells, the
-unfused form (benchmarks/unfused.py) and torch.nn.LSTM/GRU/RNN, each the median of several
-repeats. Also the machine's own matmul throughput, to say how close the library gets.
+in float32 and float64, on one thread and on all threads: the library's cells and
+torch.nn.LSTM/GRU/RNN, each the median of several repeats, interleaved so that the machine's
+load falls on both alike (rnnbook.timing; CPU time on one thread). Also the machine's own
+matmul throughput, to say how close the library gets.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import unfused
 from threadpoolctl import threadpool_limits
 
+from rnnbook import timing
 from rnnbook.cells import GRUCell, LSTMCell, RNNCell
 
 T, B, I, H = 100, 32, 64, 128
-REPEATS = 7
-CELLS = {"LSTM": (LSTMCell, torch.nn.LSTM, unfused.lstm, 4),
-         "GRU": (GRUCell, torch.nn.GRU, unfused.gru, 3),
-         "RNN": (RNNCell, torch.nn.RNN, unfused.rnn, 1)}  # fmt: skip
+REPEATS = 11
+CELLS = {"LSTM": (LSTMCell, torch.nn.LSTM, 4),
+         "GRU": (GRUCell, torch.nn.GRU, 3),
+         "RNN": (RNNCell, torch.nn.RNN, 1)}  # fmt: skip
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
 def median_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Median wall time of ``fn()`` in seconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median wall time of ``fn()`` in seconds, after one warm-up call (:mod:`rnnbook.timing`)."""
+    return timing.median_time(fn, repeats, clock="wall")
 
 
 def matmul_flops(gates: int) -> float:
@@ -63,7 +56,6 @@ class Row:
     dtype: str
     threads: str
     library: float
-    unfused: float
     torch: float
 
     @property
@@ -72,7 +64,7 @@ class Row:
 
 
 def measure(cell: str, dtype: str, threads: int) -> Row:
-    lib_cls, torch_cls, unfused_fn, _ = CELLS[cell]
+    lib_cls, torch_cls, _ = CELLS[cell]
     np_dtype, torch_dtype = DTYPES[dtype]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((T, B, I)).astype(np_dtype)
@@ -92,14 +84,15 @@ def measure(cell: str, dtype: str, threads: int) -> Row:
 
     torch.set_num_threads(threads)
     with threadpool_limits(limits=threads):
-        return Row(
-            cell,
-            dtype,
-            "1" if threads == 1 else f"all ({threads})",
-            median_time(run_library),
-            median_time(lambda: unfused_fn(lib.params, x, d_out)),
-            median_time(run_torch),
+        # interleaved repeats; on one thread, CPU time, which the neighbours' load disturbs less
+        t = timing.median_times(
+            {"library": run_library, "torch": run_torch},
+            REPEATS,
+            clock="cpu" if threads == 1 else "wall",
         )
+        library, torch_s = t["library"], t["torch"]
+    label = "1" if threads == 1 else f"all ({threads})"
+    return Row(cell, dtype, label, library, torch_s)
 
 
 def run() -> tuple[list[Row], dict[str, float]]:

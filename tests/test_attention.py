@@ -12,20 +12,9 @@ from hypothesis import strategies as st
 from rnnbook import attention
 from rnnbook.attention import attend, attend_backward, init_params, score, score_backward
 from rnnbook.gradcheck import check
+from rnnbook.reference import score as torch_score  # the papers' formulas, in PyTorch
 
 METHODS = ["dot", "general", "concat", "scaled_dot"]
-
-
-def torch_score(q, k, method, p):
-    """The four score functions in PyTorch, written from the papers' formulas."""
-    if method == "dot":
-        return torch.einsum("bd,btd->bt", q, k)
-    if method == "scaled_dot":
-        return torch.einsum("bd,btd->bt", q, k) / q.shape[-1] ** 0.5
-    if method == "general":
-        return torch.einsum("bd,de,bte->bt", q, p["W"], k)
-    u = torch.tanh((q @ p["W_a"].T)[:, None, :] + k @ p["W_b"].T)
-    return u @ p["v"]
 
 
 def make(method, B=3, T=5, d_q=4, d_k=4, d_v=2, d_attn=3, seed=0):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,55 @@ def test_colab_path_installs_rnnbook_from_a_clone(tmp_path):
         [python, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path
     ).stdout.strip()
     assert Path(where).is_relative_to(venv), f"rnnbook was imported from {where}, not the new venv"
+
+
+# The page a student reads (issue 17), checked in the notebooks themselves (the browser
+# tests in test_site.py check the built pages).
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+FOLDED = {"hide-cell", "hide-input", "remove-cell", "remove-input"}
+IMAGES = ("image/png", "image/svg+xml", "image/jpeg")
+
+
+def _code_width() -> int:
+    """The chapters' code width, from notebooks/ruff.toml (the site's code column)."""
+    import tomllib
+
+    return tomllib.loads((ROOT / "notebooks" / "ruff.toml").read_text())["line-length"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_keep_the_page_clean(path):
+    """Solutions folded, checks folded, no nbval markers, captioned figures, code that fits."""
+    nb = nbformat.read(path, as_version=4)
+    width = _code_width()
+    problems = []
+    for k, cell in enumerate(nb.cells):
+        tags = set(cell.metadata.get("tags", []))
+        where = f"cell {k} ({cell.get('id', '?')})"
+        if "NBVAL" in cell.source:
+            problems.append(f"{where}: an NBVAL marker; use the cell tag nbval-ignore-output")
+        if cell.cell_type != "code":
+            continue
+        grader = cell.metadata.get("nbgrader", {})
+        prompt = cell.metadata.get("mystnb", {}).get("code_prompt_show")
+        if grader.get("solution") and ("hide-input" not in tags or prompt != "Show solution"):
+            problems.append(
+                f"{where}: a code solution not folded: tag it hide-input and set "
+                '"mystnb": {"code_prompt_show": "Show solution", ...}'
+            )
+        if not tags & FOLDED and not grader and re.search(r"^\s*assert\b", cell.source, re.M):
+            problems.append(f"{where}: asserts in a cell the reader sees; move them to a hide-cell")
+        if not tags & {"remove-cell", "remove-input"}:
+            long = [line for line in cell.source.splitlines() if len(line) > width]
+            if long:
+                problems.append(f"{where}: {len(long)} lines over {width} characters: {long[0]!r}")
+        drawn = any(
+            mime in out.get("data", {}) for out in cell.get("outputs", []) for mime in IMAGES
+        )
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        if drawn and not (figure.get("caption") and figure.get("name")):
+            problems.append(
+                f'{where}: an output figure without "mystnb": '
+                '{"figure": {"caption": ..., "name": "fig-NN-..."}}'
+            )
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

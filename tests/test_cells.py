@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from rnnbook.cells import Bidirectional, GRUCell, JordanRNN, LSTMCell, RNNCell, Stacked, pin_gates
+from rnnbook.cells.base import NEW
 
 I, H, O, T, B = 3, 4, 2, 4, 2
 
@@ -161,10 +162,16 @@ def test_backward_without_state_gradient_means_zero():
 
 
 def test_a_broken_backward_is_caught(monkeypatch):
-    """The finite-difference check is not vacuous: flip one sign in a derivative and it fails."""
-    import rnnbook.cells as cells
+    """The finite-difference check is not vacuous: flip one sign in a step's backward and it
+    fails."""
+    right = GRUCell.step_backward
 
-    monkeypatch.setattr(cells, "dsigmoid", lambda y: -y * (1.0 - y))
+    def wrong(self, dh, kept, w, out=NEW):
+        d_a, dh_prev = right(self, dh, kept, w, out)
+        d_a["a_x"][:, H : 2 * H] *= -1  # the update gate's derivative, sign flipped
+        return d_a, dh_prev
+
+    monkeypatch.setattr(GRUCell, "step_backward", wrong)
     with pytest.raises(AssertionError):
         check_against_finite_differences(GRUCell(I, H, seed=0))
 
@@ -603,7 +610,7 @@ def test_a_cache_written_by_hand_must_hold_what_forward_stores():
     with pytest.raises(ValueError, match=r"cache\['h0'\] must have shape \(2, 4\)"):
         cell.backward(G, by_hand)
     with pytest.raises(
-        ValueError, match=r"cache has no 'i'; this cell's forward stores \['i', 'f',"
+        ValueError, match=r"cache has no 'gates'; this cell's forward stores \['gates', "
     ):
         LSTMCell(3, 4).backward(G, {"x": X_OK})
 
@@ -666,3 +673,82 @@ def test_float16_is_computed_in_float32_and_float64_beyond_float32_is_refused(cl
 def test_more_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------------------------------------------------------------
+# the steps: the chapters' equations, callable alone, and the variants as subclasses
+# ------------------------------------------------------------------------------------------
+
+STEP_CELLS = {
+    "rnn": lambda: RNNCell(3, 4, seed=0),
+    "jordan": lambda: JordanRNN(3, 4, 2, seed=1),
+    "lstm": lambda: LSTMCell(3, 4, seed=2),
+    "peephole": lambda: LSTMCell(3, 4, "peephole", seed=3),
+    "cifg": lambda: LSTMCell(3, 4, "cifg", seed=4),
+    "nfg": lambda: LSTMCell(3, 4, "nfg", seed=5),
+    "noaf": lambda: LSTMCell(3, 4, "noaf", seed=6),
+    "gru": lambda: GRUCell(3, 4, seed=7),
+    "gru-before": lambda: GRUCell(3, 4, "before", seed=8),
+}
+
+
+@pytest.mark.parametrize("name", STEP_CELLS)
+def test_the_steps_called_alone_are_the_sequence(name):
+    """forward / backward are the steps in a loop: calling step_forward and step_backward by
+    hand (fresh arrays, no out buffers) gives the same outputs, state and pre-activation
+    gradients."""
+    cell = STEP_CELLS[name]()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 2, 3))
+    out, final, cache = cell.forward(x)
+    G = rng.normal(size=out.shape)
+    grads = cell.backward(G, cache)
+    w, a_x = cell.step_weights(), cell._input_projection(x)
+    state, kept = cell.init_state(2), []
+    for t in range(5):
+        state, k = cell.step_forward(a_x[t], state, w)
+        kept.append(k)
+    for ours, theirs in zip(flat(state), flat(final), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    stacked = {k: np.stack([k_t[k] for k_t in kept]) for k in kept[0]}
+    for k, a in {**stacked, **cell._views(stacked)}.items():  # every step's, in the cache
+        np.testing.assert_array_equal(cache[k], a, err_msg=k)
+    d_state = cell._state_in("d", None, 2)
+    for t in reversed(range(5)):
+        d_state = cell._add_output_gradient(d_state, G[t])
+        d_a, d_state = cell.step_backward(d_state, kept[t], w)
+        dx = d_a["a_x"] @ cell.params["weight_ih"]
+        np.testing.assert_allclose(dx, grads["x"][t], rtol=1e-12, atol=1e-14)
+    for ours, theirs in zip(flat(d_state), flat(grads["state"]), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_lstm_variant_and_gru_reset_are_subclasses():
+    from rnnbook import cells
+
+    assert type(LSTMCell(3, 4, variant="cifg")) is cells.CIFGLSTMCell
+    assert type(LSTMCell(3, 4, "peephole")) is cells.PeepholeLSTMCell
+    assert isinstance(LSTMCell(3, 4, "nfg"), LSTMCell) and type(LSTMCell(3, 4)) is LSTMCell
+    assert type(GRUCell(3, 4, reset="before")) is cells.ResetBeforeGRUCell
+    assert cells.NoAFLSTMCell(3, 4, "noaf").variant == "noaf"
+    with pytest.raises(ValueError, match="unknown LSTM variant 'gru'; expected one of vanilla"):
+        LSTMCell(3, 4, variant="gru")
+    with pytest.raises(ValueError, match="is variant 'cifg', not 'nfg'"):
+        cells.CIFGLSTMCell(3, 4, variant="nfg")
+    import copy
+    import pickle
+
+    cell = LSTMCell(3, 4, "cifg", forget_bias=1.0, seed=0)
+    for twin in (copy.deepcopy(cell), pickle.loads(pickle.dumps(cell))):
+        assert type(twin) is cells.CIFGLSTMCell and repr(twin) == repr(cell)
+
+
+def test_source_of_prints_a_step_without_its_docstring():
+    from rnnbook.cells import source_of
+
+    text = source_of(LSTMCell.step_forward)
+    assert text.startswith("def step_forward(self, a_x")
+    assert '"""' not in text and "c_tilde" in text and "_sigmoid(a" in text
+    assert source_of(RNNCell.forward).startswith("def forward(")  # the decorator is gone
+    with pytest.raises(TypeError, match="source_of needs a function"):
+        source_of(RNNCell)

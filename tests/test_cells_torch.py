@@ -1,6 +1,7 @@
 """rnnbook.cells against PyTorch: forward within 1e-10 of nn.RNN / nn.LSTM / nn.GRU, every
-backward within 1e-8 of torch.autograd (of the nn modules, or of short autograd versions of
-the variants PyTorch lacks), exact from_torch / to_torch round trips, deep and bidirectional."""
+backward within 1e-8 of torch.autograd (of the nn modules, or of rnnbook.reference, the
+autograd twins of the variants PyTorch lacks), exact from_torch / to_torch round trips, deep
+and bidirectional."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from rnnbook import reference
 from rnnbook.cells import Bidirectional, GRUCell, JordanRNN, LSTMCell, RNNCell, Stacked
 
 torch.set_num_threads(1)
@@ -35,81 +37,6 @@ def close(a, b, tol, msg=""):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=tol, err_msg=msg)
 
 
-# ------------------------------------------------------------------------------------------
-# short autograd versions of every cell (the reference for variants PyTorch lacks)
-# ------------------------------------------------------------------------------------------
-
-ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a, "sigmoid": torch.sigmoid}
-
-
-def affine(x, P, w, b):
-    return x @ P[w].T + (P[b] if b in P else 0.0)
-
-
-def torch_rnn(cell, P, x, h):
-    outs = []
-    for t in range(len(x)):
-        h = ACT[cell.nonlinearity](
-            affine(x[t], P, "weight_ih", "bias_ih") + affine(h, P, "weight_hh", "bias_hh")
-        )
-        outs.append(h)
-    return torch.stack(outs), h
-
-
-def torch_jordan(cell, P, x, y):
-    outs = []
-    for t in range(len(x)):
-        h = ACT[cell.nonlinearity](
-            affine(x[t], P, "weight_ih", "bias_ih") + affine(y, P, "weight_hh", "bias_hh")
-        )
-        y = ACT[cell.output_nonlinearity](affine(h, P, "weight_hy", "bias_y"))
-        outs.append(y)
-    return torch.stack(outs), y
-
-
-def torch_lstm(cell, P, x, state):
-    h, c = state
-    v = cell.variant
-    outs = []
-    for t in range(len(x)):
-        a = affine(x[t], P, "weight_ih", "bias_ih") + affine(h, P, "weight_hh", "bias_hh")
-        a = dict(zip(cell.gates, a.chunk(len(cell.gates), dim=1), strict=True))
-        peep = v == "peephole"
-        f = (
-            torch.ones_like(c)
-            if v == "nfg"
-            else torch.sigmoid(a["f"] + (P["weight_cf"] * c if peep else 0))
-        )
-        i = 1 - f if v == "cifg" else torch.sigmoid(a["i"] + (P["weight_ci"] * c if peep else 0))
-        c = f * c + i * torch.tanh(a["g"])
-        o = torch.sigmoid(a["o"] + (P["weight_co"] * c if peep else 0))
-        h = o * (c if v == "noaf" else torch.tanh(c))
-        outs.append(h)
-    return torch.stack(outs), (h, c)
-
-
-def torch_gru(cell, P, x, h):
-    H = cell.hidden_size
-    outs = []
-    for t in range(len(x)):
-        ax = affine(x[t], P, "weight_ih", "bias_ih").chunk(3, dim=1)
-        if cell.reset == "after":
-            ah = affine(h, P, "weight_hh", "bias_hh").chunk(3, dim=1)
-            r, z = torch.sigmoid(ax[0] + ah[0]), torch.sigmoid(ax[1] + ah[1])
-            n = torch.tanh(ax[2] + r * ah[2])
-        else:
-            W, b = P["weight_hh"], P.get("bias_hh", torch.zeros(3 * H, dtype=torch.float64))
-            r = torch.sigmoid(ax[0] + h @ W[:H].T + b[:H])
-            z = torch.sigmoid(ax[1] + h @ W[H : 2 * H].T + b[H : 2 * H])
-            n = torch.tanh(ax[2] + (r * h) @ W[2 * H :].T + b[2 * H :])
-        h = z * h + (1 - z) * n
-        outs.append(h)
-    return torch.stack(outs), h
-
-
-REFERENCE = {RNNCell: torch_rnn, JordanRNN: torch_jordan, LSTMCell: torch_lstm, GRUCell: torch_gru}
-
-
 def check_backward_against_autograd(cell, T, B, seed):
     """Our backward vs autograd of the reference, with random upstream gradients on the
     outputs and on the final state, random initial state."""
@@ -125,7 +52,7 @@ def check_backward_against_autograd(cell, T, B, seed):
     tstate = (
         tuple(tt(s, grad=True) for s in state) if isinstance(state, tuple) else tt(state, grad=True)
     )
-    tout, tfinal = REFERENCE[type(cell)](cell, P, tx, tstate)
+    tout, tfinal = reference.run(cell, P, tx, tstate)
     close(out, tout.detach(), FWD, "outputs")
     loss = (tout * tt(G)).sum() + sum(
         (a * tt(g)).sum() for a, g in zip(flat(tfinal), flat(Gs), strict=True)
@@ -221,18 +148,18 @@ def test_step_equals_torch_cell_modules(kind):
 
 
 # ------------------------------------------------------------------------------------------
-# the variants PyTorch lacks: against the autograd versions above
+# the variants PyTorch lacks: against the autograd twins of rnnbook.reference
 # ------------------------------------------------------------------------------------------
 
 
 def test_the_references_agree_with_pytorch():
-    """The autograd versions in this file are right where PyTorch can judge them."""
+    """The autograd twins of rnnbook.reference are right where PyTorch can judge them."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 2, 3))
     for kind, kw, ref in [
-        ("rnn", {"nonlinearity": "relu"}, torch_rnn),
-        ("lstm", {}, torch_lstm),
-        ("gru", {}, torch_gru),
+        ("rnn", {"nonlinearity": "relu"}, reference.rnn),
+        ("lstm", {}, reference.lstm),
+        ("gru", {}, reference.gru),
     ]:
         module, cell = torch_layer_and_cell(kind, 3, 5, 0, **kw)
         P = {n.removesuffix("_l0"): p for n, p in module.named_parameters()}
@@ -455,3 +382,24 @@ def test_stacked_and_bidirectional_equal_torch(kind, layers, bidirectional):
         close(a, b, GRAD, "initial state")
     for n, p in module.named_parameters():
         close(grads[n], p.grad, GRAD, n)
+
+
+def test_the_reference_reads_the_cells_gate_table_and_refuses_strangers():
+    assert [reference.lstm_gates(v) for v in ("vanilla", "cifg", "nfg")] == ["ifgo", "fgo", "igo"]
+    assert reference.lstm_gates("peephole") == LSTMCell(2, 3, "peephole").gates
+    with pytest.raises(ValueError, match="variant must be one of"):
+        reference.lstm_gates("gru")
+    with pytest.raises(TypeError, match="no reference for Stacked"):
+        reference.run(Stacked([RNNCell(2, 3)]), {}, None, None)
+
+
+def test_the_reference_lstm_step_broadcasts_over_leading_axes():
+    """variant_models.LSTMVariant runs several copies at once through reference.lstm_step."""
+    torch.manual_seed(0)
+    a = {g: torch.randn(5, 2, 3, dtype=torch.float64) for g in "ifgo"}
+    c = torch.randn(5, 2, 3, dtype=torch.float64)
+    h, c_new, a_out = reference.lstm_step("vanilla", a, c)
+    expected = torch.sigmoid(a["f"]) * c + torch.sigmoid(a["i"]) * torch.tanh(a["g"])
+    close(c_new, expected, 1e-15)
+    close(h, torch.sigmoid(a["o"]) * torch.tanh(expected), 1e-15)
+    assert a_out is not a and a_out.keys() == a.keys()

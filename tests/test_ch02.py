@@ -8,7 +8,7 @@ import torch
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from rnnbook import exercises, plots, widgets
+from rnnbook import exercises, exercises_rnn, plots_rnn, widgets
 from rnnbook import gradients as G
 from rnnbook.cells import GRUCell, LSTMCell, RNNCell
 
@@ -208,26 +208,26 @@ def test_state_grad_norms_use_the_cells_backward():
 def test_w_chain_figure():
     ws = np.linspace(0.9, 1.1, 21)
     y, dy = G.one_unit_chain(ws, 100)
-    fig = plots.w_chain(ws, y, dy, 100, marks={"w = 1": 1.0})
+    fig = plots_rnn.w_chain(ws, y, dy, 100, marks={"w = 1": 1.0})
     ax = fig.axes[0]
     assert "T = 100" in ax.get_title() and ax.get_yscale() == "log"
     assert len(ax.get_lines()) == 2 + 1 + 2  # two curves, one marker line, two dots
     assert fig._repr_png_()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="1-D"):
-        plots.w_chain(ws, y[:-1], dy, 100)
+        plots_rnn.w_chain(ws, y[:-1], dy, 100)
 
 
 def test_error_surface_figure():
     x, y = np.linspace(0, 1, 5), np.linspace(0, 2, 4)
     loss = np.add.outer(y, x) ** 2 + 1e-3
-    fig = plots.error_surface(x, y, loss, {"path": np.array([[0.1, 0.2], [0.5, 3.0]])})
+    fig = plots_rnn.error_surface(x, y, loss, {"path": np.array([[0.1, 0.2], [0.5, 3.0]])})
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() == "w" and ax.get_xlim() == (0.0, 1.0)
     assert fig._repr_png_()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="loss must have shape"):
-        plots.error_surface(x, y, loss.T)
+        plots_rnn.error_surface(x, y, loss.T)
     with pytest.raises(ValueError, match="paths"):
-        plots.error_surface(x, y, loss, {"bad": np.zeros(3)})
+        plots_rnn.error_surface(x, y, loss, {"bad": np.zeros(3)})
 
 
 def test_w_chain_explorer_shows_a_static_png_and_redraws():
@@ -258,7 +258,7 @@ def test_check_jacobian_bptt_passes_the_right_answer():
 
 
 def test_check_jacobian_bptt_reference_is_torch_autograd():
-    case = exercises._jacobian_cases()[0]
+    case = exercises_rnn._jacobian_cases()[0]
     W = torch.from_numpy(case["W_hh"]).requires_grad_(False)
     hs = case["hs"]
     # rebuild the pre-activations the states came from, then differentiate h_T wrt h_0
@@ -270,7 +270,7 @@ def test_check_jacobian_bptt_reference_is_torch_autograd():
         h = torch.tanh(W @ h + pre[-1])
     (h @ torch.from_numpy(case["delta_T"])).backward()
     expected = h0.grad.numpy()
-    np.testing.assert_allclose(exercises._jacobian_bptt(**case), expected, rtol=1e-8)
+    np.testing.assert_allclose(exercises_rnn._jacobian_bptt(**case), expected, rtol=1e-8)
 
 
 def not_transposed(W_hh, hs, d):

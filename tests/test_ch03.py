@@ -9,7 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from rnnbook import exercises, plots, widgets
+from rnnbook import exercises, plots_gates, widgets
 from rnnbook.cells import LSTMCell, RNNCell, pin_gates
 
 PNG = "iVBORw0KGgo"  # the PNG signature, base64-encoded as in a notebook
@@ -36,19 +36,9 @@ def _cache(T=6, B=2, I=3, H=4, seed=0):
 # --------------------------------------------------------------------------- plots
 
 
-def test_lstm_cell_diagram_has_a_title_and_names_the_states():
-    fig = plots.lstm_cell_diagram()
-    ax = fig.axes[0]
-    assert "LSTM" in ax.get_title()
-    texts = {t.get_text() for t in ax.texts}
-    for name in ("$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$", "$f_t$", "$o_t$"):
-        assert name in texts, name
-    assert fig._repr_png_().startswith(b"\x89PNG")
-
-
 def test_lstm_trace_draws_the_cache_of_the_chosen_unit():
     cache = _cache()
-    fig = plots.lstm_trace(cache, seq=1, unit=2, title="trace")
+    fig = plots_gates.lstm_trace(cache, seq=1, unit=2, title="trace")
     top, gates, states = fig.axes[:3]
     assert top.get_title() == "trace"
     t = np.arange(1, 7)
@@ -63,11 +53,11 @@ def test_lstm_trace_draws_the_cache_of_the_chosen_unit():
 def test_lstm_trace_rejects_bad_input():
     cache = _cache()
     with pytest.raises(ValueError, match="no \\['c'\\]"):
-        plots.lstm_trace({k: v for k, v in cache.items() if k != "c"})
+        plots_gates.lstm_trace({k: v for k, v in cache.items() if k != "c"})
     with pytest.raises(ValueError, match="unit in 0..3"):
-        plots.lstm_trace(cache, unit=4)
+        plots_gates.lstm_trace(cache, unit=4)
     with pytest.raises(ValueError, match="3 entries"):
-        plots.lstm_trace(cache, input_labels=["a"])
+        plots_gates.lstm_trace(cache, input_labels=["a"])
 
 
 # --------------------------------------------------------------------------- widget
@@ -102,14 +92,14 @@ def test_lstm_gates_shows_a_png_and_redraws_for_each_slider():
 
 def test_lstm_gates_title_reports_the_state_for_the_sliders():
     seen = []
-    original = plots.lstm_trace
+    original = plots_gates.lstm_trace
 
     def spy(cache, **kwargs):
         seen.append(kwargs["title"])
         return original(cache, **kwargs)
 
     with capture_output(), pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plots, "lstm_trace", spy)
+        mp.setattr(plots_gates, "lstm_trace", spy)
         widgets.lstm_gates(i=1.0, f=1.0, o=1.0)
     # f = 1 keeps everything written: tanh(3) - tanh(1.8) + tanh(2.4)
     c_T = math.tanh(3.0) + math.tanh(-1.8) + math.tanh(2.4)

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from rnnbook import exercises as ex
-from rnnbook import plots
+from rnnbook import exercises_lstm
 from rnnbook.cells import LSTMCell
 from rnnbook.functional import sigmoid
-from rnnbook.models import LSTM_VARIANTS, LSTMVariant, LSTMVariantTagger, copies_loss
 from rnnbook.train import sequence_cross_entropy
+from rnnbook.variant_models import LSTM_VARIANTS, LSTMVariant, LSTMVariantTagger, copies_loss
 
 
 def _random_inputs(T=5, B=2, I=3, H=4, seed=0):
@@ -190,7 +190,7 @@ def test_jacobian_reference_matches_torch_autograd():
 
     J = torch.autograd.functional.jacobian(c_new, torch.from_numpy(c[0])).numpy()
     args = (x, c, o, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-    np.testing.assert_allclose(ex._lstm_cell_jacobian(*args)[0], J, atol=1e-12)
+    np.testing.assert_allclose(exercises_lstm._lstm_cell_jacobian(*args)[0], J, atol=1e-12)
     np.testing.assert_allclose(lstm_cell_jacobian(*args)[0], J, atol=1e-12)
 
 
@@ -231,13 +231,3 @@ def test_check_lstm_cell_jacobian_template_and_errors():
 
 # --------------------------------------------------------------------------------------------
 # The figure
-
-
-def test_lstm_gradient_paths_draws_six_numbered_paths():
-    fig = plots.lstm_gradient_paths()
-    ax = fig.axes[0]
-    assert "paths" in ax.get_title()
-    texts = " ".join(t.get_text() for t in ax.texts)
-    for k in range(1, 7):
-        assert f"({k})" in texts
-    assert plots.lstm_gradient_paths(title="mine").axes[0].get_title() == "mine"

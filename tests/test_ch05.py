@@ -7,7 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from rnnbook import exercises, plots, widgets
+from rnnbook import exercises, plots_gates, widgets
 from rnnbook.cells import GRUCell, LSTMCell, RNNCell, pin_gates
 
 
@@ -87,7 +87,7 @@ def test_pin_gates_bad_arguments():
 def test_gate_trajectories():
     rng = np.random.default_rng(0)
     runs = {"a": rng.normal(size=(6, 2)), "b": rng.normal(size=(6, 2))}
-    fig = plots.gate_trajectories(runs, h0=np.array([0.5, -0.5]), highlight="b", title="T")
+    fig = plots_gates.gate_trajectories(runs, h0=np.array([0.5, -0.5]), highlight="b", title="T")
     assert fig._suptitle.get_text() == "T"
     left, right = fig.axes[:2]
     assert len(left.lines) == 2 and left.lines[1].get_linewidth() > left.lines[0].get_linewidth()
@@ -98,15 +98,15 @@ def test_gate_trajectories():
 
 def test_gate_trajectories_bad_arguments():
     with pytest.raises(ValueError, match="non-empty"):
-        plots.gate_trajectories({})
+        plots_gates.gate_trajectories({})
     with pytest.raises(ValueError, match="H >= 2"):
-        plots.gate_trajectories({"a": np.zeros((5, 1))})
+        plots_gates.gate_trajectories({"a": np.zeros((5, 1))})
     with pytest.raises(ValueError, match="same T"):
-        plots.gate_trajectories({"a": np.zeros((5, 2)), "b": np.zeros((4, 2))})
+        plots_gates.gate_trajectories({"a": np.zeros((5, 2)), "b": np.zeros((4, 2))})
     with pytest.raises(ValueError, match="highlight"):
-        plots.gate_trajectories({"a": np.zeros((5, 2))}, highlight="c")
+        plots_gates.gate_trajectories({"a": np.zeros((5, 2))}, highlight="c")
     with pytest.raises(ValueError, match="h0"):
-        plots.gate_trajectories({"a": np.zeros((5, 2))}, h0=np.zeros(3))
+        plots_gates.gate_trajectories({"a": np.zeros((5, 2))}, h0=np.zeros(3))
 
 
 # ------------------------------------------------------------------------------ the widget
@@ -182,7 +182,7 @@ def test_check_rnn_to_gru_wrong_shapes_and_errors():
 
 
 def test_cpu_times_medians_and_interleaving():
-    from rnnbook.train import cpu_times
+    from rnnbook.timing import median_times as cpu_times
 
     calls = []
 

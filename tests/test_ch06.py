@@ -1,5 +1,5 @@
 """Tests for chapter 6's figures, widget, sample measures and exercise checks
-(rnnbook.lm_figures, rnnbook.text.describe_samples, rnnbook.exercises_lm)."""
+(rnnbook.plots_lm, rnnbook.text.describe_samples, rnnbook.exercises_lm)."""
 
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -9,7 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from rnnbook import exercises_lm, lm, text
-from rnnbook import lm_figures as figs
+from rnnbook import plots_lm as figs
 from rnnbook.functional import log_softmax
 
 PNG = "iVBORw0KGgo"

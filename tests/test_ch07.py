@@ -7,7 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from rnnbook import attention, plots, widgets
+from rnnbook import attention, plots_attention, widgets
 
 PNG = "iVBORw0KGgo"
 
@@ -27,7 +27,7 @@ KEYS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.5]])
 def test_attention_2d_draws_keys_query_and_weight_bars():
     q = np.array([1.0, 1.0])
     _, w = attention.attend(q, KEYS, KEYS, "dot")
-    fig = plots.attention_2d(q, KEYS, w, key_labels=["a", "b", "c"], title="T")
+    fig = plots_attention.attention_2d(q, KEYS, w, key_labels=["a", "b", "c"], title="T")
     left, right = fig.axes
     assert fig._suptitle.get_text() == "T"
     heights = [p.get_height() for p in right.patches]
@@ -43,18 +43,18 @@ def test_attention_2d_draws_keys_query_and_weight_bars():
 def test_attention_2d_rejects_bad_shapes():
     w = np.full(3, 1 / 3)
     with pytest.raises(ValueError, match="query \\(2,\\)"):
-        plots.attention_2d(np.zeros(3), KEYS, w)
+        plots_attention.attention_2d(np.zeros(3), KEYS, w)
     with pytest.raises(ValueError, match="weights \\(T,\\)"):
-        plots.attention_2d(np.zeros(2), KEYS, w[:2])
+        plots_attention.attention_2d(np.zeros(2), KEYS, w[:2])
     with pytest.raises(ValueError, match="key_labels must have 3"):
-        plots.attention_2d(np.zeros(2), KEYS, w, key_labels=["a"])
+        plots_attention.attention_2d(np.zeros(2), KEYS, w, key_labels=["a"])
 
 
 def test_softmax_saturation_draws_both_panels():
     d = np.array([2, 4, 8, 16])
     mw = {"dot": np.array([0.3, 0.5, 0.7, 0.9]), "scaled": np.full(4, 0.25)}
     gn = {"dot": np.array([0.3, 0.2, 0.1, 0.05]), "scaled": np.full(4, 0.3)}
-    fig = plots.softmax_saturation(d, mw, gn, T=16, title="S")
+    fig = plots_attention.softmax_saturation(d, mw, gn, T=16, title="S")
     left, right = fig.axes
     assert fig._suptitle.get_text() == "S"
     np.testing.assert_allclose(left.lines[0].get_ydata(), mw["dot"])
@@ -71,11 +71,11 @@ def test_softmax_saturation_draws_both_panels():
 def test_softmax_saturation_rejects_mismatched_curves():
     d = np.array([2, 4])
     with pytest.raises(ValueError, match="non-empty"):
-        plots.softmax_saturation(d, {}, {})
+        plots_attention.softmax_saturation(d, {}, {})
     with pytest.raises(ValueError, match="same labels"):
-        plots.softmax_saturation(d, {"a": d}, {"b": d})
+        plots_attention.softmax_saturation(d, {"a": d}, {"b": d})
     with pytest.raises(ValueError, match="shape of d"):
-        plots.softmax_saturation(d, {"a": np.ones(3)}, {"a": np.ones(3)})
+        plots_attention.softmax_saturation(d, {"a": np.ones(3)}, {"a": np.ones(3)})
 
 
 # ------------------------------------------------------------------------- widget
@@ -102,7 +102,7 @@ def test_attention_explorer_draws_the_weights_of_attend(monkeypatch):
         drawn.update(query=query, keys=keys, weights=weights, title=title)
         return plt.figure()
 
-    monkeypatch.setattr(plots, "attention_2d", spy)
+    monkeypatch.setattr(plots_attention, "attention_2d", spy)
     fig = widgets.attention_explorer(method="general", angle=90.0, length=2.0, show=False)
     np.testing.assert_allclose(drawn["query"], [0.0, 2.0], atol=1e-12)
     params = attention.init_params("general", 2, 2, d_attn=4, seed=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import decoding, exercises_seq2seq, g2p, models, plots_seq2seq
+from rnnbook import decoding, exercises_seq2seq, experiments, g2p, models, plots_seq2seq
 from rnnbook import train as tr
 
 torch.set_num_threads(1)
@@ -170,8 +170,10 @@ def test_train_runs_can_keep_the_trained_weights():
 
     make_batch = g2p.batches(WORDS, batch_size=4)
     loss = tr.sequence_cross_entropy
-    kept = tr.train_runs(build, ["none", "dot"], [0], make_batch, loss, 3, 1e-2, keep_weights=True)
-    plain = tr.train_runs(build, ["none", "dot"], [0], make_batch, loss, 3, 1e-2)
+    kept = experiments.train_runs(
+        build, ["none", "dot"], [0], make_batch, loss, 3, 1e-2, keep_weights=True
+    )
+    plain = experiments.train_runs(build, ["none", "dot"], [0], make_batch, loss, 3, 1e-2)
     assert "state_dict" not in plain["dot"][0].meta
     np.testing.assert_array_equal(kept["dot"][0].loss, plain["dot"][0].loss)
     alone = build("dot", 0)
@@ -182,31 +184,13 @@ def test_train_runs_can_keep_the_trained_weights():
         alone.state_dict().items(), restored.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), n
-    forked = tr.train_runs(build, ["dot"], [0, 1], make_batch, loss, 3, 1e-2, workers=2,
+    forked = experiments.train_runs(build, ["dot"], [0, 1], make_batch, loss, 3, 1e-2, workers=2,
                            keep_weights=True)  # fmt: skip
     for n, p in forked["dot"][0].meta["state_dict"].items():
         assert torch.equal(p, restored.state_dict()[n]), n
 
 
 # ------------------------------------------------------------------------- figures
-
-
-def test_encoder_decoder_diagram_draws_every_step():
-    fig = plots_seq2seq.encoder_decoder_diagram("box", ("B", "AA", "K", "S"))
-    ax = fig.axes[0]
-    texts = [t.get_text() for t in ax.texts]
-    for token in ("b", "o", "x", "<s>", "</s>", "$h_3$", "$s_5$", "$\\tilde s_5$", "$c$"):
-        assert token in texts, token
-    assert "teacher forcing" in ax.get_title() and "with attention" in ax.get_title()
-    free = plots_seq2seq.encoder_decoder_diagram(attention=False, teacher_forcing=False).axes[0]
-    texts = [t.get_text() for t in free.texts]
-    assert "$\\hat y_4$" in texts and "$c$" not in texts and "$\\tilde s_1$" not in texts
-    assert "free running" in free.get_title()
-    assert fig._repr_png_().startswith(b"\x89PNG")
-    with pytest.raises(ValueError, match="source"):
-        plots_seq2seq.encoder_decoder_diagram("toolong")
-    with pytest.raises(ValueError, match="attend_step"):
-        plots_seq2seq.encoder_decoder_diagram(attend_step=9)
 
 
 def test_length_distributions_and_error_by_length():

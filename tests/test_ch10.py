@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import models, plots, tasks
+from rnnbook import experiments, models, plots, plots_compare, tasks
 from rnnbook import train as tr
 
 torch.set_num_threads(1)
@@ -26,7 +26,9 @@ def close_figures():
 @pytest.fixture(scope="module")
 def runs():
     mse = torch.nn.functional.mse_loss
-    return tr.train_runs(build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0)
+    return experiments.train_runs(
+        build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0
+    )
 
 
 # ------------------------------------------------------------------------- train_runs
@@ -56,7 +58,7 @@ def test_train_runs_in_worker_processes_gives_the_same_runs(runs):
     def local_build(cell, seed):  # unpicklable, like a notebook's builder: the workers inherit it
         return build(cell, seed)
 
-    parallel = tr.train_runs(
+    parallel = experiments.train_runs(
         local_build, ["rnn", "gru"], [0, 1], ADDING, mse, steps=12, lr=1e-2, clip=1.0, workers=2
     )
     assert list(parallel) == list(runs)
@@ -66,17 +68,17 @@ def test_train_runs_in_worker_processes_gives_the_same_runs(runs):
             np.testing.assert_array_equal(forked.grad_norm, serial.grad_norm)
             assert forked.seed == serial.seed and forked.meta["label"] == label
             assert forked.meta["parameters"] == serial.meta["parameters"]
-    assert tr._JOBS == []  # the jobs are not kept alive after the pool
+    assert experiments._Worker.jobs == ()  # the parent holds no jobs: only its workers did
 
 
 def test_train_runs_rejects_bad_input():
     mse = torch.nn.functional.mse_loss
     with pytest.raises(ValueError, match="non-empty"):
-        tr.train_runs(build, [], [0], ADDING, mse, steps=2, lr=1e-2)
+        experiments.train_runs(build, [], [0], ADDING, mse, steps=2, lr=1e-2)
     with pytest.raises(ValueError, match="distinct"):
-        tr.train_runs(build, ["rnn", "rnn"], [0], ADDING, mse, steps=2, lr=1e-2)
+        experiments.train_runs(build, ["rnn", "rnn"], [0], ADDING, mse, steps=2, lr=1e-2)
     with pytest.raises(ValueError, match="workers must be a positive int"):
-        tr.train_runs(build, ["rnn"], [0], ADDING, mse, steps=2, lr=1e-2, workers=0)
+        experiments.train_runs(build, ["rnn"], [0], ADDING, mse, steps=2, lr=1e-2, workers=0)
 
 
 # ------------------------------------------------------------------------- run_table
@@ -92,7 +94,7 @@ def fake(loss, parameters=10, step_time=0.01):
 def test_run_table_reports_mean_spread_and_steps_to_half_the_baseline():
     fast = fake(np.r_[np.ones(30), np.full(70, 0.1)])  # average of 20 reaches 0.5 at step 42
     never = fake(np.ones(100))
-    text = tr.run_table({"a": [fast, never], "b": [never]}, baseline=1.0)
+    text = experiments.run_table({"a": [fast, never], "b": [never]}, baseline=1.0)
     lines = text.splitlines()
     assert lines[0].split()[:2] == ["model", "parameters"]
     row_a, row_b = lines[2], lines[3]
@@ -105,7 +107,7 @@ def test_run_table_reports_mean_spread_and_steps_to_half_the_baseline():
 
 def test_run_table_timing_columns():
     fast = fake(np.r_[np.ones(30), np.full(70, 0.1)], step_time=0.002)
-    text = tr.run_table({"a": [fast]}, baseline=1.0, timing=True)
+    text = experiments.run_table({"a": [fast]}, baseline=1.0, timing=True)
     header, _, row = text.splitlines()
     assert "ms / step" in header and "s to half" in header
     assert row.split()[-2:] == ["2.00", "0.1"]  # 42 steps of 2 ms
@@ -113,11 +115,11 @@ def test_run_table_timing_columns():
 
 def test_run_table_rejects_bad_input():
     with pytest.raises(ValueError, match="baseline"):
-        tr.run_table({"a": [fake([1.0])]}, baseline=0.0)
+        experiments.run_table({"a": [fake([1.0])]}, baseline=0.0)
     with pytest.raises(ValueError, match="non-empty"):
-        tr.run_table({}, baseline=1.0)
+        experiments.run_table({}, baseline=1.0)
     with pytest.raises(ValueError, match="empty"):
-        tr.run_table({"a": []}, baseline=1.0)
+        experiments.run_table({"a": []}, baseline=1.0)
 
 
 # ------------------------------------------------------------------------- figures
@@ -125,7 +127,7 @@ def test_run_table_rejects_bad_input():
 
 def test_adding_sample_highlights_the_two_marked_values():
     x, y = tasks.adding_problem(1, 12, seed=0)
-    fig = plots.adding_sample(x[:, 0], float(y[0]))
+    fig = plots_compare.adding_sample(x[:, 0], float(y[0]))
     ax = fig.axes[0]
     bars = ax.patches
     assert len(bars) == 12
@@ -135,11 +137,11 @@ def test_adding_sample_highlights_the_two_marked_values():
     assert f"{float(y[0]):.2f}" in ax.get_title()
     assert fig._repr_png_().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match=r"\(T, 2\)"):
-        plots.adding_sample(x[:, 0, 0], 1.0)
+        plots_compare.adding_sample(x[:, 0, 0], 1.0)
     bad = x[:, 0].copy()
     bad[:, 1] = 0
     with pytest.raises(ValueError, match="two"):
-        plots.adding_sample(bad, 1.0)
+        plots_compare.adding_sample(bad, 1.0)
 
 
 def test_lr_sensitivity_draws_geometric_means_and_every_seed():

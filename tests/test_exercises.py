@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnbook import exercises as ex
+from rnnbook import grading
 from rnnbook.exercises import Verdict
 from rnnbook.functional import sigmoid
 
@@ -118,7 +119,7 @@ def assert_friendly(v: Verdict, title: str, *fragments: str) -> None:
     text = str(v)
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in:\n{text}"
-    assert "Traceback" not in text and "exercises.py" not in text and 'File "' not in text
+    assert "Traceback" not in text and "grading.py" not in text and 'File "' not in text
 
 
 # ------------------------------------------------------------------ right answers pass
@@ -474,7 +475,7 @@ def test_assert_ok_shows_the_verdict_in_a_kernel_and_tells_listeners(monkeypatch
     shown, heard = [], []
     monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"kernel": 1})())
     monkeypatch.setattr(IPython.display, "display", shown.append)
-    monkeypatch.setattr(ex, "_listeners", [heard.append])
+    monkeypatch.setattr(grading, "_listeners", [heard.append])
     ok = Verdict(True, "f is correct")
     assert ok.assert_ok() is None and shown == [ok] and heard == [ok]
     with pytest.raises(AssertionError):
@@ -506,3 +507,46 @@ def test_a_hint_points_at_the_idea_not_at_the_answer(check, fn):
     assert not v.ok and v.hint, str(v)
     for code in ("@", " = ", "np.", "+=", "axis=", "sum("):
         assert code not in v.hint, f"the hint spells out the answer ({code!r}): {v.hint}"
+
+
+# ------------------------------------------------------------------ the layout: engine, chapters
+
+
+def test_seeded_cases_give_each_case_its_own_generator():
+    def build(rng, n):
+        return {"x": rng.normal(size=n)}
+
+    cases = grading.seeded_cases(build, [(2,), (3,)])
+    assert [c["x"].shape for c in cases] == [(2,), (3,)]
+    np.testing.assert_array_equal(cases[1]["x"], np.random.default_rng(1).normal(size=3))
+    longer = grading.seeded_cases(build, [(2,), (3,), (4,)])  # a size added at the end
+    np.testing.assert_array_equal(longer[1]["x"], cases[1]["x"])
+    shifted = grading.seeded_cases(build, [(2,)], seed=8)
+    np.testing.assert_array_equal(shifted[0]["x"], np.random.default_rng(8).normal(size=2))
+
+
+def test_step_cases_hold_a_cells_weights_and_cell_with_restores_them():
+    from rnnbook.cells import LSTMCell
+
+    cases = grading.step_cases(LSTMCell, with_c=True)
+    assert [tuple(c) for c in cases] == [("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh")] * 3
+    for c in cases:
+        (B, I), H = c["x"].shape, c["h"].shape[1]
+        assert I != H and c["W_ih"].shape == (4 * H, I) and c["c"].shape == (B, H)
+        cell = grading.cell_with(LSTMCell, c["W_ih"], c["W_hh"], c["b_ih"], c["b_hh"])
+        assert cell.params["weight_hh"] is c["W_hh"]
+
+
+def test_every_check_is_listed_once_in_chapter_order_and_lives_in_a_chapter_module():
+    import importlib
+    import re
+
+    checks = [n for n in ex.__all__ if n.startswith("check_") and n != "check_function"]
+    listed = re.findall(r"^ {4}(\d+) +(check_\w+)", ex.__doc__, flags=re.M)
+    assert [name for _, name in listed] == checks  # the docstring's table, in __all__'s order
+    chapters = [int(n) for n, _ in listed]
+    assert chapters == sorted(chapters) and set(chapters) == set(range(1, 11))
+    for name in checks:
+        module = importlib.import_module(getattr(ex, name).__module__)
+        assert module.__name__.startswith("rnnbook.exercises_"), name
+        assert name in module.__all__ and name in module.__doc__, name

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnbook import gradients, lm, lm_eval, text
+from rnnbook import experiments, gradients, lm, lm_eval, text
 from rnnbook.text import BOUNDARY, PAD
 
 V = 8  # a small vocabulary: PAD, BOUNDARY and six characters
@@ -266,13 +266,13 @@ def test_fit_runs_in_workers_gives_the_same_results():
         )
 
     jobs = [job(s) for s in range(3)]
-    serial = lm.fit_runs(jobs, workers=1)
-    parallel = lm.fit_runs(jobs, workers=2)
+    serial = experiments.run_jobs(jobs, workers=1)
+    parallel = experiments.run_jobs(jobs, workers=2)
     assert all(np.array_equal(a, b) for a, b in zip(serial, parallel, strict=True))
     with pytest.raises(TypeError, match="functions"):
-        lm.fit_runs([1])
+        experiments.run_jobs([1])
     with pytest.raises(ValueError, match="workers"):
-        lm.fit_runs(jobs, workers=0)
+        experiments.run_jobs(jobs, workers=0)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from rnnbook import plots
+from rnnbook import plots, plots_gates, plots_rnn
 from rnnbook.train import History
 
 
@@ -106,28 +106,6 @@ def test_loss_curves_bad_arguments():
         plots.loss_curves({})
 
 
-@pytest.mark.parametrize("T", [1, 4, 8])
-def test_unrolled_graph(T):
-    fig = plots.unrolled_graph(T)
-    ax = check_figure(fig, f"{T} steps")
-    texts = [t.get_text() for t in ax.texts]
-    for t in range(1, T + 1):
-        assert f"$x_{t}$" in texts and f"$h_{t}$" in texts and f"$y_{t}$" in texts
-    assert "$h_0$" in texts
-    # one weight label per arrow: shared matrices appear T times each
-    assert texts.count("$W_{xh}$") == T and texts.count("$W_{hh}$") == T
-    assert texts.count("$W_{hy}$") == T
-
-
-def test_unrolled_graph_options():
-    ax = plots.unrolled_graph(3, show_outputs=False, show_initial=False).axes[0]
-    texts = [t.get_text() for t in ax.texts]
-    assert "$y_1$" not in texts and "$h_0$" not in texts
-    assert texts.count("$W_{hh}$") == 2
-    with pytest.raises(ValueError, match="T must be"):
-        plots.unrolled_graph(0)
-
-
 def test_heatmap():
     m = np.array([[0.9, 0.1], [0.25, 0.75], [0.5, 0.5]])
     fig = plots.heatmap(m, xlabels=["a", "b"], ylabels=[1, 2, 3], title="Weights")
@@ -169,7 +147,7 @@ def test_log_axis_labels_are_plain_numbers():
 def test_hidden_state_trajectory():
     hs = np.array([[2.0, 2.0], [6.0, 6.0], [16.0, 16.0]])
     xs = np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])
-    fig = plots.hidden_state_trajectory(hs, xs)
+    fig = plots_rnn.hidden_state_trajectory(hs, xs)
     ax_x, ax_h = fig.axes[0], fig.axes[1] if fig.axes[1].images else fig.axes[2]
     check_figure(fig)
     np.testing.assert_array_equal(ax_h.images[0].get_array(), hs.T)
@@ -177,9 +155,48 @@ def test_hidden_state_trajectory():
     assert {"2", "6", "16"} <= {t.get_text() for t in ax_h.texts}
     assert ax_h.get_xlabel() == "step t"
     assert [t.get_text() for t in ax_h.get_xticklabels()] == ["1", "2", "3"]
-    only_h = plots.hidden_state_trajectory(hs)
+    only_h = plots_rnn.hidden_state_trajectory(hs)
     assert sum(1 for a in only_h.axes if a.images) == 1
     with pytest.raises(ValueError, match="inputs must be"):
-        plots.hidden_state_trajectory(hs, xs[:2])
+        plots_rnn.hidden_state_trajectory(hs, xs[:2])
     with pytest.raises(ValueError, match=r"\(T, H\)"):
-        plots.hidden_state_trajectory(hs[:, 0])
+        plots_rnn.hidden_state_trajectory(hs[:, 0])
+
+
+def test_line_log_draws_references_dashed_and_series_in_distinct_styles():
+    x = np.arange(5.0)
+    ys = {"a": x + 1, "b": 2 * x + 1, "c": 3 * x + 1, "bound": 4 * x + 1}
+    ax = plots.line_log(x, ys, references=["bound"]).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["bound"].get_linestyle() == "--" and lines["bound"].get_color() == "black"
+    styles = {lines[k].get_linestyle() for k in "abc"}
+    colors = {lines[k].get_color() for k in "abc"}
+    assert len(styles) == 3 and len(colors) == 3  # told apart without colour, too
+    with pytest.raises(ValueError, match="references"):
+        plots.line_log(x, ys, references=["nope"])
+
+
+def test_error_surface_draws_each_path_in_its_own_style_above_the_last():
+    x, y = np.linspace(0, 1, 5), np.linspace(0, 1, 4)
+    paths = {
+        "plain": np.array([[0.1, 0.1], [0.5, 0.5]]),
+        "clipped": np.array([[0.1, 0.1], [0.4, 0.5]]),
+    }
+    ax = plots_rnn.error_surface(x, y, np.ones((4, 5)), paths).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines() if line.get_label() in paths}
+    plain, clipped = lines["plain"], lines["clipped"]
+    assert plain.get_linestyle() != clipped.get_linestyle()
+    assert plain.get_marker() != clipped.get_marker()
+    assert plain.get_linewidth() > clipped.get_linewidth()  # the one beneath shows around it
+    assert clipped.get_zorder() > plain.get_zorder()
+
+
+def test_gate_trajectories_gives_every_reference_its_own_line_style():
+    rng = np.random.default_rng(0)
+    runs = {name: rng.normal(size=(10, 2)) for name in ("rnn", "copy", "mlp", "mine")}
+    fig = plots_gates.gate_trajectories(runs, highlight="mine")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    refs = [lines[k] for k in ("rnn", "copy", "mlp")]
+    assert len({line.get_linestyle() for line in refs}) == 3
+    assert len({line.get_marker() for line in refs}) == 3
+    assert lines["mine"].get_linestyle() == "-" and lines["mine"].get_linewidth() > 2

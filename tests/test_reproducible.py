@@ -15,7 +15,9 @@ import toc_notebooks
 from conftest import ROOT
 
 NOTEBOOKS = toc_notebooks.toc_notebooks()
-TIMED = re.compile(r"cpu_times\(|perf_counter|process_time|timing=True|x=\"time\"|\.step_time")
+TIMED = re.compile(
+    r"median_times?\(|cpu_times\(|perf_counter|process_time|timing=True|x=\"time\"|\.step_time"
+)
 
 
 def code_cells(path: str) -> list:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -42,17 +43,26 @@ pytestmark = [
 
 @pytest.fixture(scope="session")
 def site() -> Path:
-    """The built site: `jupyter-book build` (incremental: seconds when nothing changed)."""
+    """The built site: `jupyter-book build` (incremental: seconds when nothing changed).
+
+    RNNBOOK_SITE_OUT=/tmp/me builds into /tmp/me/_build/html instead of _build/ (for a
+    helper who must not touch the shared build); RNNBOOK_SITE=/tmp/me/_build/html tests
+    a site built before, without building.
+    """
+    if os.environ.get("RNNBOOK_SITE"):
+        return Path(os.environ["RNNBOOK_SITE"])
     book = ROOT / ".venv" / "bin" / "jupyter-book"
+    out = os.environ.get("RNNBOOK_SITE_OUT")
+    extra = ["--path-output", out] if out else []
     result = subprocess.run(
-        [str(book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+        [str(book), "build", str(ROOT), "-W", "-n", "--keep-going", *extra],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, (
         "the site build failed:\n" + result.stdout[-3000:] + result.stderr[-3000:]
     )
-    return HTML
+    return Path(out) / "_build" / "html" if out else HTML
 
 
 @pytest.fixture(scope="session")
@@ -265,7 +275,9 @@ def test_site_size(site):
     sizes = {}
     for page in CHAPTERS:
         html = (site / page).read_text()
-        images = {urllib.parse.unquote(src) for src in re.findall(r'<img[^>]+src="([^"]+)"', html)}
+        srcs = re.findall(r'<img[^>]+src="([^"]+)"', html)
+        # an image inlined as a data: URI (an explorable figure's frames) is in the page
+        images = {urllib.parse.unquote(src) for src in srcs if not src.startswith("data:")}
         files = [site / page] + [(site / page).parent / src for src in images]
         sizes[page] = sum(f.stat().st_size for f in files if f.exists())
     largest = max(sizes, key=sizes.get) if sizes else None
@@ -274,3 +286,165 @@ def test_site_size(site):
         print(f"largest chapter page with its images: {largest}, {sizes[largest] / 1e6:.2f} MB")
     for page, size in sizes.items():
         assert size <= MAX_PAGE_BYTES, f"{page} with its images is {size / 1e6:.1f} MB (> 3 MB)"
+
+
+# The page a student reads (issue 17): what a chapter shows before any click.
+
+_VISIBLE = "(e) => e.checkVisibility({visibilityProperty: true, opacityProperty: true})"
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_code_solutions_are_folded_behind_show_solution(visit, path):
+    """A code exercise's solution is folded, under a "Show solution" toggle, closed."""
+    v = visit(path)
+    found = v.page.evaluate(
+        f"""() => {{
+            const visible = {_VISIBLE};
+            return [...document.querySelectorAll('main pre')]
+                .filter(p => p.textContent.includes('BEGIN SOLUTION'))
+                .map(p => ({{
+                    shown: visible(p),
+                    toggle: p.closest('details')?.querySelector('summary')?.innerText.trim(),
+                    open: !!p.closest('details')?.open,
+                }}));
+        }}"""
+    )
+    assert found, f"{path}: a chapter ends with code exercises and their solutions"
+    for k, solution in enumerate(found, 1):
+        assert not solution["shown"] and not solution["open"], (
+            f"{path}: code solution {k} is in plain view; tag its cell hide-input"
+        )
+        assert solution["toggle"] == "Show solution", (
+            f"{path}: code solution {k}'s toggle reads {solution['toggle']!r}; set its cell "
+            'metadata "mystnb": {"code_prompt_show": "Show solution", ...}'
+        )
+    v.page.locator("main details.hide summary", has_text="Show solution").first.click()
+    v.page.wait_for_function(
+        """() => [...document.querySelectorAll('main pre')]
+            .some(p => p.textContent.includes('BEGIN SOLUTION') && p.checkVisibility())""",
+        timeout=5_000,
+    )
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_no_build_leftovers_or_checks_in_view(visit, path):
+    """No nbval markers, no placeholder of the build, no assert in a cell the reader sees."""
+    v = visit(path)
+    shown = v.page.evaluate(
+        f"""() => {{
+            const visible = {_VISIBLE};
+            const main = document.querySelector('main');
+            const code = [...main.querySelectorAll('div.cell_input pre')].filter(visible)
+                .map(p => p.textContent);
+            return {{text: main.innerText, code}};
+        }}"""
+    )
+    for leftover in ("NBVAL", "setup cell: replaced"):
+        assert leftover not in shown["text"], f"{path}: {leftover!r} is visible on the page"
+    asserting = [c[:80] for c in shown["code"] if re.search(r"^\s*assert\b", c, re.M)]
+    assert not asserting, (
+        f"{path}: code cells in view assert (move the asserts to a hide-cell cell): {asserting}"
+    )
+
+
+def _overflowing_code(page) -> list[str]:
+    return page.evaluate(
+        f"""() => {{
+            const visible = {_VISIBLE};
+            return [...document.querySelectorAll('main pre')].filter(visible)
+                .filter(p => p.scrollWidth > p.clientWidth + 1)
+                .map(p => `${{p.scrollWidth}} > ${{p.clientWidth}} px: `
+                          + p.textContent.split('\\n').reduce(
+                                (a, b) => (b.length > a.length ? b : a), ''));
+        }}"""
+    )
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_code_fits_its_column_at_1280px(visit, path):
+    """No code block or printed output is wider than its column: nothing is cut off."""
+    v = visit(path, width=1280)
+    wide = _overflowing_code(v.page)
+    assert not wide, (
+        f"{path}: {len(wide)} code blocks are wider than their column at 1280 px "
+        f"(the widest line of each; `ruff format notebooks/` formats to the column): {wide}"
+    )
+    v.page.evaluate("() => document.querySelectorAll('main details').forEach(d => d.open = true)")
+    wide = _overflowing_code(v.page)
+    assert not wide, f"{path}: folded code blocks, opened, are wider than the column: {wide}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_display_equations_fit_a_phone_screen(visit, path):
+    """At 390 px every display equation fits (split long ones with aligned)."""
+    v = visit(path, width=390)
+    wide = v.page.evaluate(
+        """() => [...document.querySelectorAll('main mjx-container[display="true"]')]
+            .filter(m => m.checkVisibility())
+            .map(m => ({width: m.querySelector('mjx-math').getBoundingClientRect().width,
+                        box: m.getBoundingClientRect().width,
+                        left: m.getBoundingClientRect().left,
+                        tex: (m.closest('.math')?.textContent || '').slice(0, 80)}))
+            .filter(m => m.width > m.box + 1 || m.left + m.width > innerWidth + 1)"""
+    )
+    assert not wide, f"{path}: display equations wider than a 390 px screen: {wide}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_output_figures_are_numbered_and_captioned(visit, path):
+    """Every figure a cell draws has a numbered caption and can be referred to.
+
+    An output figure is an image a cell displays, or an explorable figure (HTML whose
+    frames are images, rnnbook.explorable): each sits in a figure with a numbered caption
+    and a name (the cell metadata "mystnb": {"figure": {"caption": ..., "name": ...}}).
+    """
+    v = visit(path)
+    result = v.page.evaluate(
+        """() => {
+            const outputs = [...document.querySelectorAll(
+                'main div.cell_output img, main div.cell_output .rnnbook-explorable')]
+                .map(e => e.closest('.rnnbook-explorable') || e);
+            const missing = [], figures = new Set();
+            for (const out of new Set(outputs)) {
+                const fig = out.closest('figure');
+                const cap = fig?.querySelector(':scope > figcaption');
+                const ok = fig && fig.id && cap?.querySelector('.caption-number')
+                           && cap.querySelector('.caption-text')?.innerText.trim();
+                if (ok) figures.add(fig);
+                else missing.push(out.getAttribute('src')?.slice(0, 60) || out.id);
+            }
+            return {missing, ids: [...figures].map(f => f.id)};
+        }"""
+    )
+    assert not result["missing"], (
+        f"{path}: output figures without a numbered caption: {result['missing']}; set the "
+        'cell metadata "mystnb": {"figure": {"caption": "...", "name": "fig-NN-..."}}'
+    )
+    assert len(set(result["ids"])) == len(result["ids"]), f"{path}: figure names repeat"
+
+
+@pytest.mark.parametrize("path", ["notebooks/01_naive_rnn.html"])
+def test_one_search_box_and_a_favicon(visit, path):
+    v = visit(path)
+    boxes = v.page.evaluate(
+        """() => [...document.querySelectorAll('.search-button-field, .search-button')]
+            .filter(e => e.checkVisibility()).length"""
+    )
+    assert boxes == 1, f"{path}: {boxes} search boxes in view"
+    icon = v.page.evaluate("() => document.querySelector('link[rel~=icon]')?.href || ''")
+    assert icon, f"{path}: no favicon"
+    status = v.page.evaluate("async (u) => (await fetch(u)).status", icon)
+    assert status == 200, f"{path}: the favicon {icon} does not load"
+
+
+def test_search_snippets_show_no_raw_tex(visit):
+    """A search result's snippet shows formulas as text, not as TeX source."""
+    v = visit("search.html?q=" + urllib.parse.quote_plus("hidden state"))
+    v.page.wait_for_selector("#search-results ul.search li p.context", timeout=20_000)
+    v.page.wait_for_timeout(2_000)  # the snippets arrive one page at a time
+    snippets = v.page.evaluate(
+        "() => [...document.querySelectorAll('#search-results ul.search li p.context')]"
+        ".map(p => p.textContent)"
+    )
+    raw = [s[:120] for s in snippets if re.search(r"\\\(|\\\)|\\[a-zA-Z]+\{|_\{", s)]
+    assert snippets and not raw, f"search snippets show raw TeX: {raw}"

@@ -7,7 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from rnnbook import plots, widgets
+from rnnbook import plots, plots_rnn, widgets
 
 PNG = "iVBORw0KGgo"  # the PNG signature, base64-encoded as in a notebook
 
@@ -132,13 +132,13 @@ def test_rnn_stepper_memory_example():
         seen["hs"], seen["x"] = hs, inputs
         return plt.figure()
 
-    original = plots.hidden_state_trajectory
-    plots.hidden_state_trajectory = spy
+    original = plots_rnn.hidden_state_trajectory
+    plots_rnn.hidden_state_trajectory = spy
     try:
         with capture_output():
             stepper.controls["sequence"].value = "1,1; 1,1; 2,2; 0,0"
     finally:
-        plots.hidden_state_trajectory = original
+        plots_rnn.hidden_state_trajectory = original
     np.testing.assert_array_equal(seen["hs"], [[2, 2], [6, 6], [16, 16], [32, 32]])
     np.testing.assert_array_equal(seen["x"][:, 0], [1, 1, 2, 0])
     assert stepper.draws == 2

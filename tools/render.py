@@ -88,6 +88,10 @@ def load_book(root: Path = ROOT) -> Book:
             bib.add_entry(key, entry)
     extensions = conf.get("parse", {}).get("myst_enable_extensions", [])
     style = (conf.get("sphinx", {}).get("config") or {}).get("bibtex_default_style", "alpha")
+    sys.path.insert(0, str(root / "_ext"))
+    import bibliography  # the book's own pybtex styles, as the site build registers them
+
+    bibliography.register()
     return Book(docs, site=site_url(conf), bib=bib, md=parser(extensions), bib_style=style)
 
 

@@ -40,7 +40,7 @@ def setup_source() -> str:
     """The source of the setup cell, generated from _config.yml."""
     url, branch = repository()
     return f'''\
-# Setup: the same first cell in every chapter (generated from _config.yml by tools/setup_cells.py).
+# Setup: the same first cell in every chapter (tools/setup_cells.py writes it).
 # In Google Colab it installs the book's library, rnnbook, from the repository;
 # elsewhere it does nothing.
 import os
@@ -50,7 +50,8 @@ import sys
 if "google.colab" in sys.modules:
     repo = os.environ.get("RNNBOOK_REPO", "{url}")
     spec = f"rnnbook @ git+{{repo}}@{branch}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", spec], check=True)'''
+    pip = [sys.executable, "-m", "pip", "install", "-q", spec]
+    subprocess.run(pip, check=True)'''
 
 
 def pinned_source(commit: str) -> str:

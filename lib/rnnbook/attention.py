@@ -23,7 +23,12 @@ The weights are the softmax of the scores over time, :math:`\\alpha_t = e^{S_t} 
 e^{S_s}`, with padded positions masked out (weight exactly 0), and the context is the weighted
 sum of the values, :math:`c = \\sum_t \\alpha_t v_t`.
 
-Shapes follow the rest of the library: a batch of row vectors. ``query`` is (B, d_q),
+Shapes: a batch of row vectors, **batch first** on purpose (the one exception to the book's
+time-major convention, stated in book/notation.md): attention scores one query per example
+(one decoder step) against that example's T keys and reduces over T, so each example's keys
+are a contiguous (T, d_k) block, its scores a row, as in PyTorch's
+``scaled_dot_product_attention``; a time-major encoder output (T, B, H) enters as
+``enc.transpose(1, 0, 2)``. ``query`` is (B, d_q),
 ``keys`` (B, T, d_k), ``values`` (B, T, d_v), ``mask`` (B, T) with True at real positions;
 scores and weights are (B, T) and the context (B, d_v). For small worked examples the batch
 axis may be left out everywhere at once: query (d_q,), keys (T, d_k) give scores (T,).

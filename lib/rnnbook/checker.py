@@ -40,7 +40,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from rnnbook import exercises, sandbox, wire
+from rnnbook import grading, sandbox, wire
 from rnnbook.slicing import bound_names, context_for, free_names, python_source
 
 __all__ = ["ProcessEnded", "StudentError", "Worker", "grade", "main"]
@@ -52,7 +52,7 @@ CALL_TIMEOUT = 60.0  # a call outside a check's own time limit (e.g. a print in 
 class StudentError(Exception):
     """An exception raised by the student's code in the worker, rebuilt here by name."""
 
-    _rnnbook_where = ""  # the student's line, for rnnbook.exercises' verdicts
+    _rnnbook_where = ""  # the student's line, for rnnbook.grading's verdicts
 
 
 class ProcessEnded(StudentError):
@@ -285,7 +285,7 @@ def _error_output(lines: list[str]) -> dict:
     return {"output_type": "error", "ename": "AssertionError", "evalue": text, "traceback": [text]}
 
 
-def _verdict_output(verdict: exercises.Verdict) -> dict:
+def _verdict_output(verdict: grading.Verdict) -> dict:
     data = {"text/plain": str(verdict), "text/markdown": verdict._repr_markdown_()}
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
@@ -295,8 +295,8 @@ def run_test(test_id: str, source: str, namespace: dict, notes: list[str]) -> di
 
     ``notes`` are added under a failure (why a function may be missing).
     """
-    verdicts: list[exercises.Verdict] = []
-    exercises._listeners.append(verdicts.append)
+    verdicts: list[grading.Verdict] = []
+    grading._listeners.append(verdicts.append)
     printed = io.StringIO()
     error = None
     try:
@@ -306,7 +306,7 @@ def run_test(test_id: str, source: str, namespace: dict, notes: list[str]) -> di
     except Exception as e:
         error = e
     finally:
-        exercises._listeners.remove(verdicts.append)
+        grading._listeners.remove(verdicts.append)
     outputs = []
     if error is None:
         outputs += [_verdict_output(v) for v in verdicts if v.ok]

@@ -1,5 +1,5 @@
-"""Checks for the code exercises of chapter 6 (language models), on the engine of
-:mod:`rnnbook.exercises`.
+"""Checks of the code exercises of chapter 6 (language models), on the engine of
+:mod:`rnnbook.grading`.
 
 ::
 
@@ -7,7 +7,7 @@
     check_masked_cross_entropy(fn)   fn(logits (T, B, V), targets (T, B), lengths (B,)) -> nats
     check_add_one_bigram(fn)         fn(words, vocab_size) -> P (V, V), P[a, b] = p(b | a)
 
-Each returns a :class:`rnnbook.exercises.Verdict`; ``.assert_ok()`` fails an nbgrader test
+Each returns a :class:`rnnbook.grading.Verdict`; ``.assert_ok()`` fails an nbgrader test
 cell with the verdict's text. The references are the library's own: the perplexity of
 :mod:`rnnbook.text`, :func:`rnnbook.lm.masked_cross_entropy` and
 :class:`rnnbook.text.NGramModel` with add-one smoothing.
@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnbook import text
-from rnnbook.exercises import TIME_LIMIT, Verdict, check_function
 from rnnbook.functional import log_softmax
+from rnnbook.grading import TIME_LIMIT, Verdict, check_function, seeded_cases
 
 __all__ = ["check_perplexity", "check_masked_cross_entropy", "check_add_one_bigram"]
 
@@ -34,11 +34,12 @@ def _perplexity(log_probs: np.ndarray) -> float:
 
 
 def _log_prob_cases() -> list[dict[str, np.ndarray]]:
-    cases = [{"log_probs": np.full(5, np.log(1 / 28))}]  # uniform over 28 symbols: 28
-    for seed, n in enumerate((7, 40, 1)):
-        rng = np.random.default_rng(seed)
-        cases.append({"log_probs": np.log(rng.uniform(0.02, 1.0, size=n))})
-    return cases
+    uniform = {"log_probs": np.full(5, np.log(1 / 28))}  # uniform over 28 symbols: 28
+
+    def build(rng, n):
+        return {"log_probs": np.log(rng.uniform(0.02, 1.0, size=n))}
+
+    return [uniform, *seeded_cases(build, [(7,), (40,), (1,)])]
 
 
 def check_perplexity(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
@@ -101,17 +102,16 @@ def _masked_ce(logits, targets, lengths) -> float:
 
 
 def _masked_ce_cases() -> list[dict[str, np.ndarray]]:
-    cases = []
-    for seed, (T, B, V) in enumerate([(4, 3, 5), (6, 2, 7), (3, 4, 3)]):
-        rng = np.random.default_rng(seed)
+    def build(rng, T, B, V):
         lengths = rng.integers(1, T + 1, size=B)
         lengths[0] = T  # one full-length sequence, and at least one shorter one
         lengths[1] = max(1, T - 2)
         targets = rng.integers(1, V, size=(T, B))
         targets[~_mask(targets, lengths)] = 0  # padding
         logits = rng.normal(size=(T, B, V)) * 2
-        cases.append({"logits": logits, "targets": targets, "lengths": lengths})
-    return cases
+        return {"logits": logits, "targets": targets, "lengths": lengths}
+
+    return seeded_cases(build, [(4, 3, 5), (6, 2, 7), (3, 4, 3)])
 
 
 def check_masked_cross_entropy(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:

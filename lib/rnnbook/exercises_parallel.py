@@ -1,12 +1,11 @@
 """The checks of chapter 9's code exercises (recurrence in parallel).
 
-Built on the engine of :mod:`rnnbook.exercises` (:func:`rnnbook.exercises.check_function`):
+Built on the engine of :mod:`rnnbook.grading` (:func:`rnnbook.grading.check_function`):
 each check calls the student's function on seeded inputs, compares with the library, and
-returns a :class:`rnnbook.exercises.Verdict` that names a known mistake when it sees one::
+returns a :class:`rnnbook.grading.Verdict` that names a known mistake when it sees one::
 
-    from rnnbook.exercises_parallel import check_combine, check_min_gru_step
-    check_combine(combine).assert_ok()             # fn(first, second) -> (a, b)
-    check_min_gru_step(min_gru_step).assert_ok()   # fn(x, h, W, b) -> h_new
+    check_combine(fn)        fn(first, second) -> (a, b), the composition of two affine maps
+    check_min_gru_step(fn)   fn(x, h, W, b) -> h_new
 """
 
 from __future__ import annotations
@@ -16,20 +15,19 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnbook import mincells, scan
-from rnnbook.exercises import TIME_LIMIT, Verdict, check_function
 from rnnbook.functional import sigmoid
+from rnnbook.grading import TIME_LIMIT, Verdict, check_function, seeded_cases
 
 __all__ = ["check_combine", "check_min_gru_step"]
 
 
 def _pair_cases() -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
-    cases = []
-    for seed, shape in enumerate([(3,), (2, 4), (1, 5)]):
-        rng = np.random.default_rng(seed)
+    def build(rng, *shape):
         first = (rng.uniform(0.2, 1.5, shape), rng.normal(size=shape))
         second = (rng.uniform(0.2, 1.5, shape), rng.normal(size=shape))
-        cases.append({"first": first, "second": second})
-    return cases
+        return {"first": first, "second": second}
+
+    return seeded_cases(build, [(3,), (2, 4), (1, 5)])
 
 
 def _combine(first, second):
@@ -72,19 +70,16 @@ def check_combine(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:
 
 
 def _step_cases() -> list[dict[str, np.ndarray]]:
-    cases = []
-    for seed, (B, I, H) in enumerate([(1, 2, 3), (2, 3, 4), (3, 4, 2)]):
-        rng = np.random.default_rng(seed)
+    def build(rng, B, I, H, seed):
         cell = mincells.MinGRUCell(I, H, seed=seed)
-        cases.append(
-            {
-                "x": rng.normal(size=(B, I)) * 2.0,  # both branches of g
-                "h": rng.uniform(-1, 1, size=(B, H)),
-                "W": cell.params["weight_ih"],
-                "b": cell.params["bias_ih"],
-            }
-        )
-    return cases
+        return {
+            "x": rng.normal(size=(B, I)) * 2.0,  # both branches of g
+            "h": rng.uniform(-1, 1, size=(B, H)),
+            "W": cell.params["weight_ih"],
+            "b": cell.params["bias_ih"],
+        }
+
+    return seeded_cases(build, [(1, 2, 3, 0), (2, 3, 4, 1), (3, 4, 2, 2)])
 
 
 def _min_gru_step(x, h, W, b):

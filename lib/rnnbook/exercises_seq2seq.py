@@ -1,6 +1,6 @@
 """Chapter 8's exercise checks: edit distance and one step of beam search.
 
-Built on the grading engine of :mod:`rnnbook.exercises` (:func:`check_function`: seeded cases,
+Built on the grading engine of :mod:`rnnbook.grading` (:func:`check_function`: seeded cases,
 the library's own function as the reference, a friendly :class:`Verdict`, hints for known
 mistakes, a time limit)::
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnbook import decoding
-from rnnbook.exercises import TIME_LIMIT, Verdict, check_function
+from rnnbook.grading import TIME_LIMIT, Verdict, check_function, seeded_cases
 
 __all__ = ["check_edit_distance", "check_beam_step"]
 
@@ -125,21 +125,18 @@ def _ascending(scores, log_probs, k):
 
 
 def _beam_cases() -> list[dict]:
-    rng = np.random.default_rng(8)
-    cases = []
-    for K, V, k in [(3, 5, 3), (2, 6, 2), (4, 4, 4), (1, 7, 3), (3, 5, 5)]:
+    def build(rng, K, V, k):
         scores = np.sort(rng.normal(-2.0, 1.0, size=K))[::-1]
         log_probs = np.log(rng.dirichlet(np.full(V, 0.5), size=K))
-        cases.append({"scores": scores, "log_probs": log_probs, "k": k})
-    # the best extensions can all come from one prefix
-    cases.append(
-        {
-            "scores": np.array([-0.1, -3.0]),
-            "log_probs": np.log(np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]])),
-            "k": 2,
-        }
-    )
-    return cases
+        return {"scores": scores, "log_probs": log_probs, "k": k}
+
+    one_prefix = {  # the best extensions can all come from one prefix
+        "scores": np.array([-0.1, -3.0]),
+        "log_probs": np.log(np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]])),
+        "k": 2,
+    }
+    sizes = [(3, 5, 3), (2, 6, 2), (4, 4, 4), (1, 7, 3), (3, 5, 5)]
+    return [*seeded_cases(build, sizes, seed=8), one_prefix]
 
 
 def check_beam_step(fn: Callable, *, time_limit: float = TIME_LIMIT) -> Verdict:

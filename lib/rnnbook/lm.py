@@ -19,7 +19,6 @@ word_batches             a ``make_batch(step, rng)`` serving training words in e
 stream_batches           consecutive segments of a running text, for truncated BPTT
 fit                      Adam training with clipping, validation curves and the
                          perturbation switch of :mod:`rnnbook.repro`
-fit_runs                 several seeded training jobs, two (or more) at a time
 =======================  =================================================================
 
 Evaluating, sampling and measuring a trained model is in :mod:`rnnbook.lm_eval`. Shapes
@@ -39,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnbook import repro
+from rnnbook import train
 from rnnbook.text import BOUNDARY, PAD
 
 __all__ = [
@@ -52,7 +51,6 @@ __all__ = [
     "stream_batches",
     "LMHistory",
     "fit",
-    "fit_runs",
     "count_parameters",
     "hidden_size_for",
 ]
@@ -425,9 +423,11 @@ def fit(
     running text) the final state of each batch, detached from the graph, is the initial
     state of the next, until a batch says ``reset``.
 
-    As :func:`rnnbook.train.train` does, the seed passes through
-    :func:`rnnbook.repro.data_seed` and the model's initial weights through
-    :func:`rnnbook.repro.perturb_`: under ``RNNBOOK_PERTURB=1`` the run starts elsewhere.
+    The budget is checked and the run seeded by :func:`rnnbook.train.start_run`, as in
+    :func:`rnnbook.train.train`: the seed passes through :func:`rnnbook.repro.data_seed` and
+    the model's initial weights through :func:`rnnbook.repro.perturb_` (under
+    ``RNNBOOK_PERTURB=1`` the run starts elsewhere). Several runs at once:
+    :func:`rnnbook.experiments.run_jobs`.
 
     Parameters
     ----------
@@ -449,16 +449,8 @@ def fit(
     """
     if not isinstance(model, CharLM):
         raise TypeError(f"model must be a CharLM, got {type(model).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be None or > 0, got {clip!r}")
+    rng = train.start_run(model, steps, lr, clip, seed)  # checks, seeds, perturbs as train
     eval_every = eval_every or max(1, steps // 10)
-    torch.manual_seed(repro.data_seed(seed))
-    rng = np.random.default_rng(repro.data_seed(seed))
-    repro.perturb_(model, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses, times, eval_steps = [], [], []
     evals: dict[str, list[float]] = {}
@@ -505,39 +497,3 @@ def fit(
         step_time=np.array(times),
         meta={"lr": lr, "clip": clip, "seed": seed, "parameters": model.count_parameters()},
     )
-
-
-_RUNS: list[Callable[[], object]] = []  # fit_runs' jobs, inherited by its forked workers
-
-
-def _run_job(index: int) -> object:
-    return _RUNS[index]()
-
-
-def fit_runs(jobs: Sequence[Callable[[], object]], workers: int = 1) -> list[object]:
-    """Run independent training jobs, up to ``workers`` at once; return their results in order.
-
-    Each job is a function of no arguments (for example ``lambda: fit(...)``) returning
-    something picklable (an :class:`LMHistory`, a trained :class:`CharLM`, a tuple of
-    them). With ``workers > 1`` the jobs run in forked processes that inherit the parent's
-    settings (one thread each after :func:`rnnbook.train.deterministic`); every job is
-    seeded, so the results are the same as with ``workers=1``. Where processes cannot be
-    forked (Windows) the jobs run one after another.
-    """
-    import multiprocessing
-
-    jobs = list(jobs)
-    if not jobs or not all(callable(j) for j in jobs):
-        raise TypeError("jobs must be a non-empty list of functions of no arguments")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
-    workers = min(workers, len(jobs))
-    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [job() for job in jobs]
-    global _RUNS
-    _RUNS = jobs
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_run_job, range(len(jobs)), chunksize=1)
-    finally:
-        _RUNS = []

@@ -3,7 +3,7 @@
 =====================  ===========================================================
 function               shows
 =====================  ===========================================================
-scan_diagram           which steps each round of a scan combines (T = 8)
+scan_diagram           (in :mod:`rnnbook.diagrams`, found here too) a scan's rounds
 scan_timing            time against T for the loop and the scans, log-log
 state_orbits           a recurrent state on inputs 1, 1, 1, ...: alternating or not
 =====================  ===========================================================
@@ -16,61 +16,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnbook import plots, scan
+from rnnbook import plots
+from rnnbook.diagrams import scan_diagram  # moved there; still found here
 
 __all__ = ["scan_diagram", "scan_timing", "state_orbits"]
-
-LINESTYLES = ("-", "--", "-.", ":")
-MARKERS = ("o", "s", "^", "D")
-
-
-def _new_figure(ncols: int = 1, figsize: tuple[float, float] | None = None):
-    fig = plots.BookFigure(figsize=figsize or plots.FIGSIZE, layout="constrained")
-    axes = fig.subplots(1, ncols)
-    return fig, axes
-
-
-def scan_diagram(
-    T: int = 8, methods: Sequence[str] = ("loop", "hillis_steele", "blelloch"), title: str = ""
-) -> Figure:
-    """One panel per method: positions 1..T across, rounds down; a line for each combine.
-
-    Each round's combines (from :func:`rnnbook.scan.scan_pattern`) are drawn as arrows from
-    the source position in the row above to the target in the row of that round; the
-    panel's title gives the depth (rounds) and the work (combines).
-    """
-    if isinstance(T, bool) or not isinstance(T, int) or not 2 <= T <= 32:
-        raise ValueError(f"T must be an int in [2, 32] for a readable diagram, got {T!r}")
-    names = {"loop": "loop", "hillis_steele": "Hillis-Steele", "blelloch": "Blelloch"}
-    for m in methods:
-        if m not in names:
-            raise ValueError(f"methods must be among {tuple(names)}, got {m!r}")
-    with plots.style():
-        fig, axes = _new_figure(len(methods), figsize=(7.0, 3.6))
-        axes = np.atleast_1d(axes)
-        for ax, m, color in zip(axes, methods, plots.PALETTE, strict=False):
-            rounds = scan.scan_pattern(m, T)
-            depth = len(rounds)
-            for r, pairs in enumerate(rounds):
-                for src, dst in pairs:
-                    ax.annotate(
-                        "",
-                        xy=(dst + 1, -(r + 1)),
-                        xytext=(src + 1, -r),
-                        arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.0},
-                    )
-            for r in range(depth + 1):
-                ax.plot(np.arange(1, T + 1), np.full(T, -r), "o", color="0.3", ms=3)
-            cost = scan.scan_cost(m, T)
-            ax.set_title(f"{names[m]}: depth {cost.depth}, work {cost.work}", fontsize=10)
-            ax.set_xlabel("step t")
-            ax.set_xticks(range(1, T + 1))
-            ax.set_yticks([-r for r in range(depth + 1)], [str(r) for r in range(depth + 1)])
-            ax.grid(False)
-        axes[0].set_ylabel("round")
-        if title:
-            fig.suptitle(title)
-    return fig
 
 
 def scan_timing(
@@ -90,7 +39,7 @@ def scan_timing(
     if not isinstance(seconds, Mapping) or not seconds:
         raise ValueError("seconds must be a non-empty dict of label -> times")
     with plots.style():
-        fig, ax = _new_figure()
+        fig, ax = plots.figure()
         for k, (label, s) in enumerate(seconds.items()):
             s = np.asarray(s, dtype=float)
             if s.shape != T.shape:
@@ -98,10 +47,8 @@ def scan_timing(
             ax.plot(
                 T,
                 1000 * s,
-                ls=LINESTYLES[k % 4],
-                marker=MARKERS[k % 4],
+                **plots.series(k, marker=True),
                 ms=4,
-                color=plots.PALETTE[k % len(plots.PALETTE)],
                 label=label,
             )
         ax.set_xscale("log", base=2)
@@ -125,7 +72,7 @@ def state_orbits(
     if not isinstance(states, Mapping) or not states:
         raise ValueError("states must be a non-empty dict of label -> (T, k) array")
     with plots.style():
-        fig, axes = _new_figure(len(states))
+        fig, axes = plots.figure(1, len(states))
         axes = np.atleast_1d(axes)
         for ax, (label, h) in zip(axes, states.items(), strict=True):
             h = np.asarray(h, dtype=float)
@@ -136,10 +83,8 @@ def state_orbits(
                 ax.plot(
                     steps,
                     h[:, j],
-                    ls=LINESTYLES[j],
-                    marker=MARKERS[j],
+                    **plots.series(j, marker=True),
                     ms=3,
-                    color=plots.PALETTE[j],
                     label=f"unit {j + 1}",
                 )
             ax.set_title(label, fontsize=10)

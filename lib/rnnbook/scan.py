@@ -450,14 +450,14 @@ def time_methods(
 
     For each ``T`` in ``lengths``, draws ``a`` uniform in (0.5, 1) and ``b`` normal, of shape
     ``(T, *shape)`` (a batch of states), and times ``METHODS[m](a, b)`` for every method with
-    :func:`rnnbook.train.cpu_times`: the methods' calls interleaved, one warm-up round, the
+    :func:`rnnbook.timing.median_times`: the methods' calls interleaved, one warm-up round, the
     median of ``repeats`` rounds. CPU time counts this process only, so other programs on the
     machine disturb it less than wall time (with one thread it is the wall time of an idle
     machine). Returns a dict method -> array of seconds, one per length.
     """
     import torch
 
-    from rnnbook.train import cpu_times
+    from rnnbook.timing import median_times
 
     for m in methods:
         if m not in METHODS:
@@ -469,7 +469,7 @@ def time_methods(
             a = 0.5 + 0.5 * torch.rand(int(T), *shape, generator=gen)
             b = torch.randn(int(T), *shape, generator=gen)
             fns = {m: (lambda m=m, a=a, b=b: METHODS[m](a, b)) for m in methods}
-            for m, sec in cpu_times(fns, repeats=repeats).items():
+            for m, sec in median_times(fns, repeats=repeats).items():
                 out[m].append(sec)
     return {m: np.array(v) for m, v in out.items()}
 

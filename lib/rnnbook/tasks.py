@@ -104,13 +104,13 @@ def w_chain(T: int) -> np.ndarray:
 def adding_problem(
     n: int, T: int, seed: Seed = None, dtype: np.dtype | type = np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem (Hochreiter and Schmidhuber 1997; Le, Jaitly and Hinton 2015).
+    """The adding problem (Hochreiter and Schmidhuber 1997; this form: Arjovsky et al. 2016).
 
     Each sequence has two input channels. Channel 0 holds values drawn uniformly from
     ``[0, 1)``; channel 1 is a two-hot marker: exactly two steps are 1, one chosen
     uniformly in the first half (steps ``0 .. T//2 - 1``) and one in the second half
-    (steps ``T//2 .. T - 1``), as in Le et al. 2015. The target is the sum of the two
-    marked values, read after the last step:
+    (steps ``T//2 .. T - 1``), the form stated by Arjovsky, Shah and Bengio (2016). The
+    target is the sum of the two marked values, read after the last step:
 
     .. math:: y = \\sum_t x_{t,0}\\, x_{t,1}.
 

@@ -15,12 +15,10 @@ back-propagates, records the gradient norm *before* clipping, optionally clips i
 from __future__ import annotations
 
 import math
-import multiprocessing
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -35,9 +33,7 @@ __all__ = [
     "sequence_cross_entropy",
     "task_batches",
     "train",
-    "train_runs",
-    "run_table",
-    "cpu_times",
+    "start_run",
 ]
 
 Batch = tuple[object, torch.Tensor]
@@ -184,6 +180,30 @@ class History:
         )
 
 
+def start_run(
+    model: nn.Module, steps: int, lr: float, clip: float | None, seed: int
+) -> np.random.Generator:
+    """Check a run's budget and seed it: what :func:`train` and :func:`rnnbook.lm.fit` share.
+
+    Refuses a model that is not an ``nn.Module``, ``steps`` not a positive int, ``lr <= 0``
+    and ``clip <= 0``; seeds torch with :func:`rnnbook.repro.data_seed` ``(seed)``; perturbs
+    the model's initial weights by a relative 1e-6 under ``RNNBOOK_PERTURB=1``
+    (:func:`rnnbook.repro.perturb_`, nothing otherwise). Returns the batch generator,
+    ``np.random.default_rng(repro.data_seed(seed))``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be None or > 0, got {clip!r}")
+    torch.manual_seed(repro.data_seed(seed))
+    repro.perturb_(model, seed)  # only under RNNBOOK_PERTURB: a relative 1e-6 on every weight
+    return np.random.default_rng(repro.data_seed(seed))
+
+
 def train(
     model: nn.Module,
     make_batch: Callable[[int, np.random.Generator], Batch],
@@ -231,22 +251,12 @@ def train(
     desc : str, optional
         Label of the progress bar.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be None or > 0, got {clip!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}, got {optimizer!r}")
     from tqdm.auto import tqdm
 
+    rng = start_run(model, steps, lr, clip, seed)
     log_every = log_every or max(1, steps // 50)
-    torch.manual_seed(repro.data_seed(seed))
-    rng = np.random.default_rng(repro.data_seed(seed))
-    repro.perturb_(model, seed)  # only under RNNBOOK_PERTURB: a relative 1e-6 on every weight
     params = [p for p in model.parameters() if p.requires_grad]
     opt = OPTIMIZERS[optimizer](params, lr=lr)
     losses, norms, times = [], [], []
@@ -289,187 +299,3 @@ def train(
             + (" (diverged)" if history.diverged() else "")
         )
     return history
-
-
-# --------------------------------------------------------------------------- comparisons (ch. 7)
-
-
-def train_runs(
-    build: Callable[[str, int], nn.Module],
-    labels: Sequence[str],
-    seeds: Sequence[int],
-    make_batch: Callable[[int, np.random.Generator], Batch],
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    steps: int,
-    lr: float,
-    clip: float | None = None,
-    optimizer: str = "adam",
-    workers: int = 1,
-    keep_weights: bool = False,
-) -> dict[str, list[History]]:
-    """Train ``build(label, seed)`` for every label and seed with one budget.
-
-    Every run gets the same batches for a given seed (the batch generator is seeded with
-    it, see :func:`train`), the same number of steps, learning rate, clipping and
-    optimiser: only the model differs. No progress bars (the stored output stays
-    deterministic). Each :class:`History` records ``meta["label"]`` and
-    ``meta["parameters"]``, the model's number of trainable parameters.
-
-    Parameters
-    ----------
-    build : callable (label, seed) -> nn.Module
-        E.g. ``lambda cell, seed: SequenceRegressor(cell, 2, 32, seed=seed)``.
-    labels : the models to compare, e.g. ``("rnn", "lstm", "gru")``
-    seeds : one run per seed, e.g. ``(0, 1, 2)``
-    make_batch, loss_fn, steps, lr, clip, optimizer : as in :func:`train`
-    workers : int, default 1
-        Train up to this many runs at once, each in a forked process with the parent's
-        settings (so with one thread each after :func:`deterministic`, use at most one
-        worker per core). The runs are independent and seeded, so the losses are the same
-        as with ``workers=1``; only the step times differ. Where processes cannot be forked
-        (Windows), the runs are trained one after another.
-    keep_weights : bool, default False
-        Also keep each trained model's weights, as ``meta["state_dict"]``; load them with
-        ``build(label, seed).load_state_dict(history.meta["state_dict"])``.
-
-    Returns
-    -------
-    dict label -> list of History, one per seed, in the order of ``seeds``
-    """
-    labels, seeds = list(labels), list(seeds)
-    if not labels or not seeds:
-        raise ValueError("labels and seeds must be non-empty")
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"labels must be distinct, got {labels}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
-    jobs = [
-        (build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer, keep_weights)
-        for seed in seeds
-        for label in labels
-    ]
-    workers = min(workers, len(jobs))
-    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        histories = [_run(job) for job in jobs]
-    else:
-        # Forked workers inherit the jobs (closures and notebook functions are not picklable);
-        # only the index goes to the worker and only the History comes back.
-        global _JOBS
-        _JOBS = jobs
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                histories = pool.map(_run_job, range(len(jobs)), chunksize=1)
-        finally:
-            _JOBS = []
-    runs: dict[str, list[History]] = {label: [] for label in labels}
-    for (_, label, *_), history in zip(jobs, histories, strict=True):
-        runs[label].append(history)
-    return runs
-
-
-_JOBS: list[tuple] = []  # train_runs' jobs, inherited by its forked workers
-
-
-def _run_job(index: int) -> History:
-    return _run(_JOBS[index])
-
-
-def _run(job: tuple) -> History:
-    build, label, seed, make_batch, loss_fn, steps, lr, clip, optimizer, keep_weights = job
-    model = build(label, seed)
-    history = train(model, make_batch, loss_fn, steps, lr, clip, seed, optimizer, progress=False)
-    history.meta.update(label=label, parameters=sum(p.numel() for p in model.parameters()))
-    if keep_weights:
-        history.meta["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    return history
-
-
-def run_table(
-    runs: dict[str, list[History]],
-    baseline: float,
-    timing: bool = False,
-    window: int = 50,
-    digits: int = 2,
-) -> str:
-    """A text table comparing models trained by :func:`train_runs`, one row per model.
-
-    Columns: trainable parameters; final loss (mean of the last ``window`` steps,
-    :meth:`History.final_loss`), as mean ± standard deviation over seeds and as a fraction
-    of ``baseline``; the step at which each seed's 20-step moving average first reached
-    ``baseline / 2`` (``-`` for a seed that never did). With ``timing=True`` two columns are
-    added: median milliseconds per training step over all steps of all seeds, and median
-    seconds of training to reach ``baseline / 2`` (over the seeds that did). Timings vary
-    from run to run; without them the table is deterministic.
-
-    Parameters
-    ----------
-    runs : dict label -> list of History
-    baseline : float, > 0
-        The loss of the memoryless baseline.
-    timing : bool
-    window : int
-        Steps averaged for the final loss.
-    digits : int
-        Significant figures of the losses (a training result is not reproducible beyond
-        about two: another CPU or seed moves the rest).
-    """
-    if not runs:
-        raise ValueError("runs must be a non-empty dict of label -> list of History")
-    if not baseline > 0:
-        raise ValueError(f"baseline must be > 0, got {baseline!r}")
-    header = ["model", "parameters", "final loss (mean ± sd)", "/ baseline", "steps to half"]
-    if timing:
-        header += ["ms / step", "s to half"]
-    rows = [header]
-    for label, hs in runs.items():
-        if not hs:
-            raise ValueError(f"runs[{label!r}] is empty")
-        finals = np.array([h.final_loss(window) for h in hs])
-        hits = [h.steps_to(baseline / 2) for h in hs]
-        row = [
-            label,
-            str(hs[0].meta.get("parameters", "?")),
-            f"{finals.mean():#.{digits}g} ± {finals.std():.1g}",
-            f"{finals.mean() / baseline:#.{digits}g}",
-            ", ".join("-" if s is None else str(s) for s in hits),
-        ]
-        if timing:
-            ms = 1000 * float(np.median(np.concatenate([h.step_time for h in hs])))
-            secs = [float(h.time[s - 1]) for h, s in zip(hs, hits, strict=True) if s is not None]
-            row += [f"{ms:.2f}", f"{np.median(secs):.1f}" if secs else "-"]
-        rows.append(row)
-    widths = [max(len(r[k]) for r in rows) for k in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def cpu_times(fns: Mapping[Any, Callable[[], object]], repeats: int = 7) -> dict[Any, float]:
-    """Median CPU time of each function, in seconds, the functions' repeats interleaved.
-
-    One warm-up round runs every function once and is dropped; then ``repeats`` rounds call
-    each function in turn, so that a slow spell of the machine hits all of them alike.
-    CPU time (:func:`time.process_time`) counts this process only, so other programs on the
-    machine disturb it less than wall time; with more than one thread it adds up all threads.
-
-    Parameters
-    ----------
-    fns : dict key -> function of no arguments
-    repeats : timed rounds (>= 1); the median over them is returned
-
-    Returns
-    -------
-    dict key -> median seconds per call
-    """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
-    if not isinstance(fns, Mapping) or not fns or not all(callable(f) for f in fns.values()):
-        raise TypeError("fns must be a non-empty dict of key -> function of no arguments")
-    seconds: dict[Any, list[float]] = {key: [] for key in fns}
-    for round_ in range(repeats + 1):
-        for key, fn in fns.items():
-            start = time.process_time()
-            fn()
-            if round_:  # round 0 warms up
-                seconds[key].append(time.process_time() - start)
-    return {key: float(np.median(s)) for key, s in seconds.items()}

@@ -28,7 +28,6 @@ every pixel.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +38,7 @@ import numpy as np
 from IPython.display import DisplayHandle, Image, display
 from matplotlib.figure import Figure
 
-from rnnbook import plots
+from rnnbook import plots, plots_attention, plots_gates, plots_rnn
 
 __all__ = [
     "InteractiveFigure",
@@ -60,10 +59,9 @@ def _png(fig: Figure) -> Image:
     """Render ``fig`` to a PNG image output and close it (so it is not shown twice)."""
     if not isinstance(fig, Figure):
         raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
+    data = plots.png_bytes(fig)
     plt.close(fig)
-    return Image(data=buf.getvalue(), format="png")
+    return Image(data=data, format="png")
 
 
 @dataclass
@@ -246,7 +244,7 @@ def rnn_stepper(
 ) -> InteractiveFigure:
     """Step an RNN through a sequence the reader types; show the state at every step.
 
-    The figure is :func:`rnnbook.plots.hidden_state_trajectory`: the inputs ``x_t`` above,
+    The figure is :func:`rnnbook.plots_rnn.hidden_state_trajectory`: the inputs ``x_t`` above,
     the outputs of ``cell.forward`` (the hidden states ``h_t``) below.
 
     Parameters
@@ -272,7 +270,7 @@ def rnn_stepper(
         x = parse_sequence(sequence, cell.input_size)
         outputs = np.asarray(cell.forward(x)[0])
         extra = {} if readout is None else {"outputs": readout(outputs[:, 0])}
-        return plots.hidden_state_trajectory(
+        return plots_rnn.hidden_state_trajectory(
             outputs[:, 0],
             x[:, 0],
             title=title or f"{type(cell).__name__}: state at every step",
@@ -319,7 +317,7 @@ def gru_gates(
     """Sliders for the GRU's update gate z and reset gate r; the state's path for each setting.
 
     Both gates are pinned to constants with :func:`rnnbook.cells.pin_gates`, and the
-    figure (:func:`rnnbook.plots.gate_trajectories`) draws the state for the sliders'
+    figure (:func:`rnnbook.plots_gates.gate_trajectories`) draws the state for the sliders'
     values (thick) beside the three limiting cases (dashed): z = 0 and r = 1 (a naive RNN),
     z = 1 (the state is copied, the input ignored), z = 0 and r = 0 (a per-step MLP of the
     input).
@@ -358,7 +356,7 @@ def gru_gates(
     def draw(z: float, r: float) -> Figure:
         label = f"z={z:.2f}, r={r:.2f}"
         runs = {**limits, label: run(z=z, r=r)}
-        return plots.gate_trajectories(
+        return plots_gates.gate_trajectories(
             runs, h0=h0[0], highlight=label, title="GRU with pinned gates: the state's path"
         )
 
@@ -371,7 +369,7 @@ def gru_gates(
 
 
 def w_chain_explorer(w: float = 1.01, T: int = 1000, show: bool = True) -> InteractiveFigure:
-    """Sliders for the w-chain's weight w and length T; :func:`rnnbook.plots.w_chain` redrawn.
+    """Sliders for the w-chain's weight w and length T; :func:`rnnbook.plots_rnn.w_chain` redrawn.
 
     The one-unit linear RNN :math:`h_t = w h_{t-1} + x_t` reads 1 and then ``T - 1`` zeros,
     so :math:`y_T = w^{T-1}` and :math:`dy_T/dw = (T-1) w^{T-2}` (chapter 2). The figure
@@ -394,7 +392,7 @@ def w_chain_explorer(w: float = 1.01, T: int = 1000, show: bool = True) -> Inter
         y, dy = ws ** (T - 1.0), (T - 1.0) * ws ** (T - 2.0)
         y_w, dy_w = w ** (T - 1.0), (T - 1.0) * w ** (T - 2.0)
         title = f"T = {T}, w = {w:.3f}: $y_T$ = {y_w:.4g}, $dy_T/dw$ = {dy_w:.4g}"
-        return plots.w_chain(ws, y, dy, T, marks={f"w = {w:.3f}": w}, title=title)
+        return plots_rnn.w_chain(ws, y, dy, T, marks={f"w = {w:.3f}": w}, title=title)
 
     controls = {
         "w": ipywidgets.FloatSlider(
@@ -454,7 +452,7 @@ def lstm_gates(
     """Sliders for an LSTM's input, forget and output gates; the cell and hidden state over time.
 
     The three gates are pinned to the sliders' values with :func:`rnnbook.cells.pin_gates`
-    and the figure is :func:`rnnbook.plots.lstm_trace` of the first unit: f sets how long
+    and the figure is :func:`rnnbook.plots_gates.lstm_trace` of the first unit: f sets how long
     the cell remembers (a pulse decays as :math:`f^t`), i how much of each candidate is
     written, o how much of :math:`\\tanh(c_t)` is shown as :math:`h_t`. The title gives
     :math:`c_T`, :math:`h_T` and the largest :math:`|c_t|`.
@@ -487,7 +485,7 @@ def lstm_gates(
             f"i = {i:.2f}, f = {f:.2f}, o = {o:.2f}: $c_T$ = {c[-1]:.3f}, "
             f"$h_T$ = {h[-1]:.3f}, max $|c_t|$ = {np.abs(c).max():.3f}"
         )
-        return plots.lstm_trace(cache, input_labels=["$x_t$"], title=title)
+        return plots_gates.lstm_trace(cache, input_labels=["$x_t$"], title=title)
 
     def slider(name: str, value: float) -> Any:
         return ipywidgets.FloatSlider(
@@ -512,7 +510,8 @@ def attention_explorer(
     seed: int = 0,
     show: bool = True,
 ) -> InteractiveFigure:
-    """Pick a score function and move a 2-D query; :func:`rnnbook.plots.attention_2d` redrawn.
+    """Pick a score function and move a 2-D query; redraws
+    :func:`rnnbook.plots_attention.attention_2d`.
 
     The query is :math:`h_a = r(\\cos\\theta, \\sin\\theta)` (``length`` r, ``angle``
     :math:`\\theta` in degrees); the weights are :math:`\\alpha = \\mathrm{softmax}(S(h_a, k_j))`
@@ -552,7 +551,7 @@ def attention_explorer(
             f"{method}: query = ({q[0]:.2f}, {q[1]:.2f}), "
             f"largest weight {w.max():.2f} on k{int(w.argmax()) + 1}"
         )
-        return plots.attention_2d(q, k, w, title=title)
+        return plots_attention.attention_2d(q, k, w, title=title)
 
     controls = {
         "method": ipywidgets.Dropdown(

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -42,15 +41,7 @@ __all__ = [
     "sampler",
 ]
 
-STYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1))]
 BASELINE_STYLES = [(0, (1, 1)), (0, (4, 2)), (0, (6, 2, 1, 2)), (0, (1, 3))]
-MARKERS = ["o", "s", "^", "D", "v", "P"]
-
-
-def _figure(ncols: int = 1, figsize: tuple[float, float] | None = None):
-    fig = plots.BookFigure(figsize=figsize or mpl.rcParams["figure.figsize"], layout="constrained")
-    axes = fig.subplots(1, ncols)
-    return fig, axes
 
 
 def _nonempty(name: str, mapping: Any) -> None:
@@ -71,13 +62,13 @@ def corpus_overview(
     _nonempty("lengths", lengths)
     _nonempty("char_counts", char_counts)
     with plots.style():
-        fig, (left, right) = _figure(2, (8.0, 3.3))
+        fig, (left, right) = plots.figure(1, 2, figsize=(8.0, 3.3))
         top = max(int(np.max(v)) for v in lengths.values())
         bins = np.arange(1, top + 1)
         for k, (name, v) in enumerate(lengths.items()):
             v = np.asarray(v)
             share = np.array([np.mean(v == n) for n in bins])
-            left.plot(bins, 100 * share, ls=STYLES[k % 6], marker=MARKERS[k % 6], ms=3, label=name)
+            left.plot(bins, 100 * share, **plots.series(k, marker=True), ms=3, label=name)
         left.set_xlabel("word length (characters)")
         left.set_ylabel("share of the words (%)")
         left.set_title("Word lengths")
@@ -111,22 +102,20 @@ def perplexity_curves(
     """
     _nonempty("histories", histories)
     with plots.style():
-        fig, ax = _figure()
+        fig, ax = plots.figure()
         for k, (label, h) in enumerate(histories.items()):
             if name not in h.evals:
                 raise ValueError(f"histories[{label!r}] has no evaluation {name!r}")
             ax.plot(
                 h.eval_steps[1:],
                 np.exp(h.evals[name][1:]),
-                color=PALETTE[k % 8],
-                ls=STYLES[k % 6],
-                marker=MARKERS[k % 6],
+                **plots.series(k, marker=True),
                 ms=3,
                 label=label,
             )
         for k, (label, nats) in enumerate(baselines.items()):
             ax.axhline(np.exp(nats), color="0.3", ls=BASELINE_STYLES[k % 4], lw=1.1, label=label)
-        plots._log_axis(ax, "y")
+        plots.log_axis(ax, "y")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("perplexity per symbol (log scale)")
         ax.set_title(title)
@@ -146,26 +135,24 @@ def train_val_curves(
     """
     _nonempty("histories", histories)
     with plots.style():
-        fig, ax = _figure()
+        fig, ax = plots.figure()
         for k, (label, runs) in enumerate(histories.items()):
             runs = list(runs) if isinstance(runs, list | tuple) else [runs]
-            color = PALETTE[k % 8]
+            look = plots.series(k)
             for j, h in enumerate(runs):
                 if not {"train", "val"} <= set(h.evals):
                     raise ValueError(f"histories[{label!r}] needs 'train' and 'val' evaluations")
                 ax.plot(
                     h.eval_steps,
                     h.evals["val"],
-                    color=color,
-                    ls=STYLES[k % 6],
+                    **look,
                     lw=1.8,
                     label=f"{label}: validation" if j == 0 else None,
                 )
                 ax.plot(
                     h.eval_steps,
                     h.evals["train"],
-                    color=color,
-                    ls=STYLES[k % 6],
+                    **look,
                     lw=0.9,
                     alpha=0.7,
                     label=f"{label}: training words" if j == 0 else None,
@@ -189,7 +176,7 @@ def accuracy_by_position(
     """
     _nonempty("curves", curves)
     with plots.style():
-        fig, ax = _figure()
+        fig, ax = plots.figure()
         T = len(next(iter(curves.values())))
         pos = np.arange(1, T + 1)
         for k, (label, acc) in enumerate(curves.items()):
@@ -199,9 +186,7 @@ def accuracy_by_position(
             ax.plot(
                 pos,
                 100 * acc,
-                color=PALETTE[k % 8],
-                ls=STYLES[k % 6],
-                marker=MARKERS[k % 6],
+                **plots.series(k, marker=True),
                 ms=3,
                 label=label,
             )
@@ -245,7 +230,7 @@ def temperature_effect(
         raise ValueError("shares and bits must have the same models")
     t = np.asarray(temperatures, dtype=float)
     with plots.style():
-        fig, (left, right) = _figure(2, (8.0, 3.3))
+        fig, (left, right) = plots.figure(1, 2, figsize=(8.0, 3.3))
         for k, label in enumerate(shares):
             for ax, y, scale in ((left, shares[label], 100), (right, bits[label], 1)):
                 y = np.asarray(y, dtype=float)
@@ -254,9 +239,7 @@ def temperature_effect(
                 ax.plot(
                     t,
                     scale * y,
-                    color=PALETTE[k % 8],
-                    ls=STYLES[k % 6],
-                    marker=MARKERS[k % 6],
+                    **plots.series(k, marker=True),
                     ms=4,
                     label=label,
                 )
@@ -289,7 +272,7 @@ def gradient_reach(
     _nonempty("norms", norms)
     distance = np.asarray(distance)
     with plots.style():
-        fig, ax = _figure()
+        fig, ax = plots.figure()
         for j, (label, y) in enumerate(norms.items()):
             y = np.asarray(y, dtype=float)
             if y.shape != distance.shape:
@@ -297,14 +280,13 @@ def gradient_reach(
             ax.plot(
                 distance,
                 np.where(y > 0, y, np.nan),
-                color=PALETTE[j % 8],
-                ls=STYLES[j % 6],
+                **plots.series(j),
                 label=label,
             )
         if k is not None:
             ax.axvline(k, color="0.3", ls=":", lw=1.2, label=f"truncation, k = {k}")
             ax.axvspan(k, distance.max(), color="0.9", zorder=0)
-        plots._log_axis(ax, "y")
+        plots.log_axis(ax, "y")
         ax.set_xlabel("steps back from the loss")
         ax.set_ylabel("gradient norm (log scale)")
         ax.set_title(title)
@@ -329,7 +311,7 @@ def context_use(
     """
     _nonempty("position_loss", position_loss)
     with plots.style():
-        fig, ax = _figure()
+        fig, ax = plots.figure()
         for j, (label, y) in enumerate(position_loss.items()):
             y = np.asarray(y, dtype=float) / np.log(2)
             t = np.arange(1, len(y) + 1)
@@ -337,25 +319,23 @@ def context_use(
                 t = np.array([p for p in positions if 1 <= p <= len(y)])
             else:
                 t = np.unique(np.round(np.geomspace(1, len(y), 16)).astype(int))
-            color = PALETTE[j % 8]
+            look = plots.series(j, marker=True)
             ax.plot(
                 t,
                 y[t - 1],
-                color=color,
-                ls=STYLES[j % 6],
-                marker=MARKERS[j % 6],
+                **look,
                 ms=3,
                 label=f"{label}: t characters read",
             )
             if label in carried:
                 ax.axhline(
                     carried[label] / np.log(2),
-                    color=color,
+                    color=look["color"],
                     ls=":",
                     lw=1.2,
                     label=f"{label}: whole text carried",
                 )
-        plots._log_axis(ax, "x")
+        plots.log_axis(ax, "x")
         ax.set_xlabel("characters of context read, t (log scale)")
         ax.set_ylabel("cross-entropy (bits per character)")
         ax.set_title(title)
@@ -385,7 +365,7 @@ def next_symbol_bars(
         raise ValueError(f"probs must have shape ({len(symbols)},), got {probs.shape}")
     order = np.argsort(-probs, kind="stable")[:top]
     with plots.style():
-        fig, (ax, side) = _figure(2, (8.0, 3.3))
+        fig, (ax, side) = plots.figure(1, 2, figsize=(8.0, 3.3))
         ax.bar(range(len(order)), 100 * probs[order], color=PALETTE[0])
         names = ["end" if symbols[i] == "$" else symbols[i] for i in order]
         ax.set_xticks(range(len(order)), names)
