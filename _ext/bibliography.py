@@ -3,12 +3,14 @@
 The chapters cite with sphinxcontrib-bibtex's ``author_year`` style ("Cho et al. (2014)"),
 but its default bibliography style labels entries alpha-style (``[CvMerrienboerG+14]``).
 This registers a pybtex label style giving "Cho et al., 2014" (one author: "Elman, 1990";
-two: "Bahdanau and Cho, 2015") and a formatting
+two: "Bahdanau and Cho, 2015"; a, b, ... when two entries share a label) and a formatting
 style ``rnnbook`` (pybtex's ``unsrt`` with those labels), which _config.yml selects with
 ``bibtex_default_style: rnnbook``.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from pybtex.plugin import register_plugin
 from pybtex.richtext import Text
@@ -36,13 +38,18 @@ def author_year(entry) -> str:
 
 
 class AuthorYearLabels(BaseLabelStyle):
-    """The citation's own text, so list and text agree: two entries may share a label
-    (Cho et al.'s arXiv v1 and EMNLP paper are both "Cho et al., 2014"); each citation
-    links to its own entry."""
+    """The citation's own text; two entries that would share it get a, b, ... (Sphinx needs
+    distinct labels): Cho et al.'s EMNLP paper and its arXiv v1 are "Cho et al., 2014a/b"."""
 
     def format_labels(self, sorted_entries):
-        for entry in sorted_entries:
-            yield author_year(entry)
+        entries = list(sorted_entries)
+        labels = [author_year(e) for e in entries]
+        counts, seen = Counter(labels), Counter()
+        for label in labels:
+            if counts[label] > 1:
+                seen[label] += 1
+                label += "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+            yield label
 
 
 class Style(UnsrtStyle):
