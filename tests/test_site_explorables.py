@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures of test_site are imported, then requested by name)
 """The explorables (rnnbook.explorable) on the built site, in Chromium, on every chapter page.
 
 A reader moves a figure with no kernel and no network: each chapter page holds at least one
@@ -7,7 +6,7 @@ changes its figure; the figure shown for a control value is the frame the notebo
 for that value; nothing is requested from outside the site; the figure fits a 390 px
 column and sits on a light card in the theme's dark mode.
 
-Uses the fixtures of tests/test_site.py (the built site served on loopback, Chromium with
+Uses the fixtures of tests/site_fixtures.py (the built site served on loopback, Chromium with
 every outside request blocked and recorded). ``RNNBOOK_SITE=/path/to/_build/html`` tests
 a site built elsewhere (``jupyter-book build . --path-output DIR``) instead of building
 ``_build/html``.
@@ -16,13 +15,12 @@ a site built elsewhere (``jupyter-book build . --path-output DIR``) instead of b
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from test_site import CHAPTERS, CHROMIUM, HTML, ROOT, browser, server, visit  # noqa: F401
+from site_fixtures import CHROMIUM, ROOT
+from test_site import CHAPTERS
 
 pytestmark = [
     pytest.mark.site,
@@ -35,21 +33,6 @@ pytestmark = [
 _DATA = re.compile(
     r'<script type="application/json" class="rnnbook-explorable-data">(.*?)</script>'
 )
-
-
-@pytest.fixture(scope="session")
-def site() -> Path:
-    """The built site: $RNNBOOK_SITE if set, else `jupyter-book build` into _build/html."""
-    if os.environ.get("RNNBOOK_SITE"):
-        return Path(os.environ["RNNBOOK_SITE"])
-    book = ROOT / ".venv" / "bin" / "jupyter-book"
-    result = subprocess.run(
-        [str(book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, "the site build failed:\n" + result.stdout[-3000:]
-    return HTML
 
 
 def stored(page: str) -> dict[str, dict]:
