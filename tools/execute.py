@@ -28,6 +28,9 @@ TIMEOUT = 1800  # seconds per cell: generous, so that a busy machine only slows 
 
 # The same pinned environment as the tests and nbval (see conftest.py); the kernel inherits it.
 os.environ.update(repro.environment())
+# Matplotlib's font cache names font files by path, so a cache shared with another venv (a
+# second checkout, a deleted clone) makes the kernels warn on stderr: keep one per venv.
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(sys.prefix, "matplotlib"))
 
 
 def _inputs(nb) -> list:
