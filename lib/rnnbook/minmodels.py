@@ -28,6 +28,7 @@ from torch import nn
 
 from rnnbook import scan
 from rnnbook.mincells import CANDIDATES
+from rnnbook.models import _as_features
 
 __all__ = ["MODES", "KINDS", "MinGRU", "MinLSTM", "MinRegressor", "MinTagger"]
 
@@ -204,17 +205,6 @@ class _Stack(nn.Module):
         return x
 
 
-def _features(x: torch.Tensor, input_size: int) -> torch.Tensor:
-    """(T, B, I) floats pass through; (T, B) integer tokens become one-hot (T, B, I)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-    if not torch.is_floating_point(x):
-        if x.dim() != 2:
-            raise ValueError(f"integer inputs must be (T, B) tokens, got shape {tuple(x.shape)}")
-        return F.one_hot(x.long(), input_size).float()
-    return x
-
-
 def _readout(hidden_size: int, out: int, seed: int | None) -> nn.Linear:
     """nn.Linear(hidden_size, out), seeded with seed + 1 without moving the global generator."""
     if seed is None:
@@ -258,7 +248,7 @@ class MinRegressor(nn.Module):
         self.readout = _readout(hidden_size, output_size, seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.readout(self.rnn(_features(x, self.input_size))[-1])
+        y = self.readout(self.rnn(_as_features(x, self.input_size))[-1])
         return y.squeeze(-1) if self.output_size == 1 else y
 
     def count_parameters(self) -> int:
@@ -291,7 +281,7 @@ class MinTagger(nn.Module):
         self.readout = _readout(hidden_size, n_classes, seed)
 
     def forward(self, x: torch.Tensor, return_states: bool = False):
-        states = self.rnn(_features(x, self.input_size))
+        states = self.rnn(_as_features(x, self.input_size))
         logits = self.readout(states)
         return (logits, states) if return_states else logits
 

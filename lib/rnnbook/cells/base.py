@@ -465,8 +465,13 @@ class _Cell:
 
     def _weight_grads(self, d: dict[str, np.ndarray], cache: dict) -> Grads:
         """The gradients of the parameters other than ``weight_ih``, from the stacked
-        pre-activation gradients ``d`` (T, B, ...) and the cache."""
-        raise NotImplementedError  # pragma: no cover
+        pre-activation gradients ``d`` (T, B, ...) and the cache. This default is the
+        cells whose hidden matmul reads :math:`h_{t-1}` and whose two biases both enter
+        :math:`a` (the RNN, the LSTM); the Jordan network and the GRU override it."""
+        grads = {"weight_hh": _sum_outer(d["a_x"], cache["h_prev"])}
+        if self.bias:
+            grads["bias_ih"] = grads["bias_hh"] = d["a_x"].sum(axis=(0, 1))
+        return grads
 
     def step_forward(self, a_x, state, w, out=None):  # pragma: no cover
         raise NotImplementedError

@@ -93,12 +93,6 @@ class RNNCell(_Cell):
         da = dh * dphi(kept["h"])  # through phi, given its output h_t
         return {"a_x": da}, da @ w["weight_hh"]
 
-    def _weight_grads(self, d: dict[str, np.ndarray], cache: dict) -> Grads:
-        grads = {"weight_hh": _sum_outer(d["a_x"], cache["h_prev"])}
-        if self.bias:
-            grads["bias_ih"] = grads["bias_hh"] = d["a_x"].sum(axis=(0, 1))
-        return grads
-
     @classmethod
     def from_torch(cls, module) -> RNNCell:
         """A cell with the weights of ``nn.RNN`` (one layer, unidirectional) or ``nn.RNNCell``."""

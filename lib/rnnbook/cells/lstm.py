@@ -17,7 +17,6 @@ from numpy.typing import DTypeLike
 
 from rnnbook.cells.base import (
     NEW,
-    Grads,
     _blocks,
     _Cell,
     _choice,
@@ -26,7 +25,6 @@ from rnnbook.cells.base import (
     _read_torch,
     _sigmoid,
     _split,
-    _sum_outer,
     _write_torch,
 )
 
@@ -201,12 +199,6 @@ class LSTMCell(_Cell):
         da[:, 2 * H : 3 * H] = d_gates[:, 2 * H : 3 * H] * (1 - c_tilde**2)  # tanh
         dh_prev = da @ w["weight_hh"]  # eq-04-dh: back through the four W_h.
         return {"a_x": da}, (dh_prev, dc * f)  # dc * f: the carousel, eq-04-six (1)
-
-    def _weight_grads(self, d: dict[str, np.ndarray], cache: dict) -> Grads:
-        grads = {"weight_hh": _sum_outer(d["a_x"], cache["h_prev"])}
-        if self.bias:
-            grads["bias_ih"] = grads["bias_hh"] = d["a_x"].sum(axis=(0, 1))
-        return grads
 
     @classmethod
     def from_torch(cls, module) -> LSTMCell:
