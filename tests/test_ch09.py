@@ -166,7 +166,7 @@ def test_notebook_follows_the_book_conventions():
     for c in figures:
         fig = c["metadata"]["mystnb"]["figure"]
         assert fig["name"].startswith("fig-09-") and len(fig["caption"]) > 40
-        if "explorable(" not in "".join(c["source"]):  # an explorable's alt is in its HTML
+        if "explorable.figure(" not in "".join(c["source"]):  # an explorable's alt is in its HTML
             assert len(c["metadata"]["mystnb"]["image"]["alt"]) > 40
     timing = [c for c in code if "time_methods" in "".join(c["source"])]
     assert timing and all("nbval-ignore-output" in c["metadata"]["tags"] for c in timing)

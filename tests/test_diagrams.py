@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook import diagrams, plots, plots_parallel, plots_seq2seq, scan
+from rnnbook import diagrams, scan
 
 
 @pytest.fixture(autouse=True)
@@ -133,16 +133,6 @@ def test_scan_diagram_draws_one_arrow_per_combine():
         diagrams.scan_diagram(T=100)
     with pytest.raises(ValueError, match="methods"):
         diagrams.scan_diagram(methods=("tree",))
-
-
-def test_the_moved_diagrams_are_still_found_where_they_were():
-    assert plots.unrolled_graph is diagrams.unrolled_graph
-    assert plots.lstm_cell_diagram is diagrams.lstm_cell_diagram
-    assert plots.lstm_gradient_paths is diagrams.lstm_gradient_paths
-    assert plots_seq2seq.encoder_decoder_diagram is diagrams.encoder_decoder_diagram
-    assert plots_parallel.scan_diagram is diagrams.scan_diagram
-    with pytest.raises(AttributeError, match="no attribute"):
-        plots.no_such_figure  # noqa: B018
 
 
 def test_encoder_decoder_diagram_one_way_without_end_token():

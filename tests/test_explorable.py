@@ -32,7 +32,7 @@ def make(**kwargs):
     args = dict(name="t", alt="bars", show=False)
     args.update(kwargs)
     grid = args.pop("grid", {"a": [0.5, 1.0, 2.5], "b": ["x", "y"]})
-    return explorable.explorable(args.pop("draw", draw), grid, **args)
+    return explorable.figure(args.pop("draw", draw), grid, **args)
 
 
 def payload(html: str) -> dict:
@@ -109,7 +109,7 @@ def test_an_interactive_figure_gives_draw_and_its_own_controls():
         },
         show=False,
     )
-    e = explorable.explorable(live, {"a": [0.5, 1.0]}, name="live", alt="bars", show=False)
+    e = explorable.figure(live, {"a": [0.5, 1.0]}, name="live", alt="bars", show=False)
     assert e.live is live and e.shape == (2,) and e.start == (1,)
     assert e.frames[1] == explorable._png(draw(1.0, "y"), None, 64)  # b held at its value
     live.controls["a"].value = 2.9  # a value off the grid: the kernel draws it
@@ -153,7 +153,7 @@ def test_a_displayed_interactive_figure_is_refused():
     )
     live.handle = object()  # as after show()
     with pytest.raises(ValueError, match="make it with show=False"):
-        explorable.explorable(live, {"a": [0.5, 1.0]}, name="x", alt="a", show=False)
+        explorable.figure(live, {"a": [0.5, 1.0]}, name="x", alt="a", show=False)
 
 
 def test_the_frames_are_small_palette_pngs():

@@ -1,9 +1,9 @@
 """Figures a reader can move on the static site, with no kernel.
 
 A widget of :mod:`rnnbook.widgets` needs a running kernel; the book's site has none. An
-*explorable* draws its figure for every point of a small grid of control values when the
-notebook executes, and stores them all in the cell's output with a few lines of script
-that swap the frames when the reader moves a control. One function, two renderings:
+explorable figure (:func:`figure`) is drawn for every point of a small grid of control
+values when the notebook executes, and all the frames are stored in the cell's output with a
+few lines of script that swap them when the reader moves a control. One function, two renderings:
 
 - in a notebook with a kernel (JupyterLab, Notebook, VS Code, Colab) the output is the
   ipywidgets version: the figure and its controls, redrawn by the kernel for any value
@@ -42,10 +42,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["Explorable", "explorable", "MAX_BYTES", "SCRIPT"]
+__all__ = ["Explorable", "figure", "MAX_BYTES", "SCRIPT"]
 
 MAX_BYTES = 1_500_000
-"""The largest stored bundle :func:`explorable` accepts, in bytes (about 1.5 MB)."""
+"""The largest stored bundle :func:`figure` accepts, in bytes (about 1.5 MB)."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -302,7 +302,7 @@ def _live_controls(axes: list, kinds: list[str], start: tuple[int, ...]) -> dict
     return controls
 
 
-def explorable(
+def figure(
     draw: Callable[..., Figure] | Any,
     grid: Mapping[str, Any],
     *,

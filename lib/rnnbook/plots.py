@@ -20,9 +20,8 @@ line_log                   several curves on a log scale (gradient norms, w**T)
 lr_sensitivity             final loss against learning rate for several models (ch. 6, 10)
 =========================  ===============================================================
 
-The diagrams (cells and networks as boxes and arrows) are in :mod:`rnnbook.diagrams`;
-``plots.unrolled_graph``, ``plots.lstm_cell_diagram`` and ``plots.lstm_gradient_paths`` still
-work and return the diagrams of that module. One chapter's own figures are in a module of
+The diagrams (cells and networks as boxes and arrows) are in :mod:`rnnbook.diagrams`.
+One chapter's own figures are in a module of
 their own: :mod:`rnnbook.plots_rnn`
 (chapters 1, 2), :mod:`rnnbook.plots_gates` (3, 5), :mod:`rnnbook.plots_lm` (6),
 :mod:`rnnbook.plots_attention` (7), :mod:`rnnbook.plots_seq2seq` (8),
@@ -467,15 +466,3 @@ def lr_sensitivity(
         ax.set_title(title)
         ax.legend()
     return fig
-
-
-_MOVED_TO_DIAGRAMS = ("unrolled_graph", "lstm_gradient_paths", "lstm_cell_diagram")
-
-
-def __getattr__(name: str):
-    """The diagrams moved to :mod:`rnnbook.diagrams`; ``plots.<name>`` still finds them."""
-    if name in _MOVED_TO_DIAGRAMS:
-        from rnnbook import diagrams
-
-        return getattr(diagrams, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

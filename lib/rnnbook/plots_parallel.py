@@ -3,7 +3,6 @@
 =====================  ===========================================================
 function               shows
 =====================  ===========================================================
-scan_diagram           (in :mod:`rnnbook.diagrams`, found here too) a scan's rounds
 scan_timing            time against T for the loop and the scans, log-log
 state_orbits           a recurrent state on inputs 1, 1, 1, ...: alternating or not
 =====================  ===========================================================
@@ -17,9 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnbook import plots
-from rnnbook.diagrams import scan_diagram  # moved there; still found here
 
-__all__ = ["scan_diagram", "scan_timing", "state_orbits"]
+__all__ = ["scan_timing", "state_orbits"]
 
 
 def scan_timing(

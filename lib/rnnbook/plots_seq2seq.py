@@ -1,4 +1,4 @@
-"""Chapter 8's figures: the encoder-decoder, the data, error against length, alignments.
+"""Chapter 8's figures: the data, error against length, alignments.
 
 Drawn in the book's look (:func:`rnnbook.plots.style`, the Okabe-Ito palette, the boxes
 and arrows of :func:`rnnbook.plots.unrolled_graph`), and returned as
@@ -7,7 +7,6 @@ and arrows of :func:`rnnbook.plots.unrolled_graph`), and returned as
 =========================  ===============================================================
 function                   shows
 =========================  ===============================================================
-encoder_decoder_diagram    (in :mod:`rnnbook.diagrams`, found here too) the encoder-decoder
 length_distributions       how many letters and phonemes the words have
 error_by_length            an error rate against word length, one line per model
 alignment_grid             several attention heat maps side by side, one colour scale
@@ -21,11 +20,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnbook.diagrams import encoder_decoder_diagram  # moved there; still found here
 from rnnbook.plots import PALETTE, figure, series, style
 
 __all__ = [
-    "encoder_decoder_diagram",
     "length_distributions",
     "error_by_length",
     "alignment_grid",

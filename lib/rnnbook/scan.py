@@ -35,7 +35,7 @@ Linear attention (Katharopoulos et al. 2020) is one such recurrence, with a matr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -439,6 +439,14 @@ def scan_pattern(method: str, T: int) -> list[list[tuple[int, int]]]:
     return [r for r in ups + downs if r]
 
 
+def _calls(method: Callable, a: Array, b: Array, n: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(n):
+            method(a, b)
+
+    return run
+
+
 def time_methods(
     lengths: Sequence[int],
     shape: tuple[int, ...] = (4, 32),
@@ -451,9 +459,11 @@ def time_methods(
     For each ``T`` in ``lengths``, draws ``a`` uniform in (0.5, 1) and ``b`` normal, of shape
     ``(T, *shape)`` (a batch of states), and times ``METHODS[m](a, b)`` for every method with
     :func:`rnnbook.timing.median_times`: the methods' calls interleaved, one warm-up round, the
-    median of ``repeats`` rounds. CPU time counts this process only, so other programs on the
-    machine disturb it less than wall time (with one thread it is the wall time of an idle
-    machine). Returns a dict method -> array of seconds, one per length.
+    median of ``repeats`` rounds. A round of a short ``T`` makes ``max(1, 4096 // T)`` calls, so
+    that no timed interval is a fraction of a millisecond (which a busy machine's scheduler
+    would swamp). CPU time counts this process only, so other programs on the machine disturb
+    it less than wall time (with one thread it is the wall time of an idle machine). Returns a
+    dict method -> array of seconds per call, one per length.
     """
     import torch
 
@@ -468,9 +478,10 @@ def time_methods(
         for T in lengths:
             a = 0.5 + 0.5 * torch.rand(int(T), *shape, generator=gen)
             b = torch.randn(int(T), *shape, generator=gen)
-            fns = {m: (lambda m=m, a=a, b=b: METHODS[m](a, b)) for m in methods}
+            calls = max(1, 4096 // int(T))
+            fns = {m: _calls(METHODS[m], a, b, calls) for m in methods}
             for m, sec in median_times(fns, repeats=repeats).items():
-                out[m].append(sec)
+                out[m].append(sec / calls)
     return {m: np.array(v) for m, v in out.items()}
 
 

@@ -47,13 +47,17 @@ Grads = dict[str, Any]
 
 
 def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    r""":math:`\sigma(x) = \tfrac12 (1 + \tanh(x/2))`: the logistic sigmoid in three NumPy
-    calls that never overflow (``out`` may be ``x`` itself)."""
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    r""":math:`\sigma(x) = 1 / (1 + e^{-x})` in four NumPy calls (``out`` may be ``x`` itself).
+
+    Where :math:`e^{-x}` overflows (x below about -88 in float32) it is inf and the result
+    0, which is right, so the overflow is not reported. An exp costs about two thirds of a
+    tanh in NumPy, which makes this faster than :math:`\tfrac12 (1 + \tanh(x/2))`.
+    """
+    out = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _identity(x: np.ndarray) -> np.ndarray:

@@ -170,12 +170,15 @@ class LSTMCell(_Cell):
         ``kept["gates"]`` (B, 4H) holding :math:`i_t, f_t, \tilde c_t, o_t` side by side.
         """
         h_prev, c_prev = state
-        H = self.hidden_size
-        a = a_x + h_prev @ w["weight_hh_T"]  # eq-03-lstm: pre-activations i, f, c~, o
-        gates = _sigmoid(a, out=out["gates"])  # the gates i, f, o are sigmoids...
-        i, f, c_tilde, o = _split(gates, 4)  # (views of the four blocks)
-        np.tanh(a[:, 2 * H : 3 * H], out=c_tilde)  # ...the candidate c~ is a tanh
-        c = np.add(f * c_prev, i * c_tilde, out=out["c"])  # cell state
+        gates = np.matmul(h_prev, w["weight_hh_T"], out=out["gates"])
+        gates += a_x  # eq-03-lstm: the pre-activations of i, f, c~, o, side by side
+        i, f, c_tilde, o = _split(gates, 4)  # views of the four blocks, made gates in place:
+        c_tilde *= 2  # tanh(a) = 2 sigmoid(2a) - 1, so that one sigmoid does all four
+        _sigmoid(gates, out=gates)  # the gates i, f, o ...
+        c_tilde *= 2
+        c_tilde -= 1  # ... and the candidate c~ = tanh(a_c)
+        c = np.multiply(f, c_prev, out=out["c"])
+        c += i * c_tilde  # cell state
         tanh_c = np.tanh(c, out=out["tanh_c"])
         h = np.multiply(o, tanh_c, out=out["h"])  # hidden state
         return (h, c), {"gates": gates, "c_prev": c_prev, "c": c, "tanh_c": tanh_c, "h": h}
