@@ -743,6 +743,24 @@ def test_lstm_variant_and_gru_reset_are_subclasses():
         assert type(twin) is cells.CIFGLSTMCell and repr(twin) == repr(cell)
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        RNNCell.step_forward,
+        RNNCell.forward,
+        LSTMCell.step_forward,
+        LSTMCell.step_backward,
+        GRUCell.step_forward,
+    ],
+)
+def test_the_steps_the_chapters_print_fit_the_column(step):
+    # chapters 1, 3, 4 and 5 print these; a line over 84 characters wraps on the page
+    from rnnbook.cells import source_of
+
+    widest = max(source_of(step).splitlines(), key=len)
+    assert len(widest) <= 84, widest
+
+
 def test_source_of_prints_a_step_without_its_docstring():
     from rnnbook.cells import source_of
 

@@ -6,6 +6,7 @@ See book/reproducibility.md: timings and training results are tagged ``nbval-ign
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import nbformat
@@ -46,3 +47,12 @@ def test_every_cell_that_shows_a_timing_is_not_compared(path):
 def test_every_chapter_fixes_seeds_and_kernels_before_its_first_result(path):
     head = "\n".join(c.source for c in code_cells(path)[:3])
     assert "deterministic()" in head, f"{path}: call train.deterministic() in the first cells"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_each_cell_stores_one_output_per_stream(path):
+    # tools/execute.py coalesces them: how prints were split into messages is the machine's
+    for cell in code_cells(path):
+        kinds = [o.get("name", o.output_type) for o in cell.get("outputs", [])]
+        split = any(a == b in ("stdout", "stderr") for a, b in itertools.pairwise(kinds))
+        assert not split, f"{path}: a stream split in two in\n{cell.source[:200]}"

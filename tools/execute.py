@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 from rnnbook import repro
 
@@ -58,6 +59,9 @@ def execute(path: Path, out: Path | None = None) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    # one output per stream and cell: how print() calls were split into messages depends on
+    # the machine's timing, and would otherwise show as changes in a diff
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     if out is not None:
         nbformat.write(nb, out / path.name)
         return elapsed

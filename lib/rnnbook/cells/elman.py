@@ -76,7 +76,7 @@ class RNNCell(_Cell):
     def _options(self) -> dict[str, Any]:
         return {"nonlinearity": self.nonlinearity, "bias": self.bias}
 
-    def step_forward(self, a_x: np.ndarray, h_prev: np.ndarray, w: dict, out: dict = NEW):
+    def step_forward(self, a_x: np.ndarray, h_prev: np.ndarray, w: dict, out=NEW):
         r"""One step, {eq}`eq-01-elman-h`: ``a_x`` (B, H) is :math:`W_{xh} x_t + b`.
 
         Returns ``(h, kept)``: the new state :math:`h_t` (B, H) and what the backward needs.

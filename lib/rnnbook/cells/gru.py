@@ -109,17 +109,19 @@ class GRUCell(_Cell):
         # only bias_ih: the n block's b_hn sits inside the reset, r * (W_hn h + b_hn)
         return _linear(x, self.params["weight_ih"], self.params.get("bias_ih"))
 
-    def step_forward(self, a_x: np.ndarray, h_prev: np.ndarray, w: dict, out: dict = NEW):
+    def step_forward(self, a_x: np.ndarray, h_prev: np.ndarray, w: dict, out=NEW):
         r"""One step of {eq}`eq-05-r`, {eq}`eq-05-z`, {eq}`eq-05-n`, {eq}`eq-05-h`.
         ``a_x`` (B, 3H) is :math:`W_{x\cdot} x_t + b_{x\cdot}` for the blocks r, z, n;
         ``h_prev`` is :math:`h_{t-1}` (B, H). Returns ``(h, kept)``."""
         H = self.hidden_size
         a_h = h_prev @ w["weight_hh_T"] + w.get("bias_hh", 0.0)  # W_h. h_t-1 + b_h.
-        r, z = _split(_sigmoid(a_x[:, : 2 * H] + a_h[:, : 2 * H]), 2)  # eq-05-r, eq-05-z
+        # eq-05-r, eq-05-z: the reset and update gates
+        r, z = _split(_sigmoid(a_x[:, : 2 * H] + a_h[:, : 2 * H]), 2)
         hn = a_h[:, 2 * H :]  # W_hn h_t-1 + b_hn, which the reset gate scales
         h_tilde = np.tanh(a_x[:, 2 * H :] + r * hn, out=out["h_tilde"])  # eq-05-n
         h = np.add(z * h_prev, (1 - z) * h_tilde, out=out["h"])  # eq-05-h
-        return h, {"r": r, "z": z, "h_tilde": h_tilde, "hn": hn, "h_prev": h_prev, "h": h}
+        kept = {"r": r, "z": z, "h_tilde": h_tilde, "hn": hn, "h_prev": h_prev, "h": h}
+        return h, kept
 
     def step_backward(self, dh: np.ndarray, kept: dict, w: dict, out: dict = NEW):
         r"""Back through one step: ``dh`` = :math:`\partial L/\partial h_t` (B, H) ->

@@ -172,7 +172,7 @@ class LSTMCell(_Cell):
         h_prev, c_prev = state
         gates = np.matmul(h_prev, w["weight_hh_T"], out=out["gates"])
         gates += a_x  # eq-03-lstm: the pre-activations of i, f, c~, o, side by side
-        i, f, c_tilde, o = _split(gates, 4)  # views of the four blocks, made gates in place:
+        i, f, c_tilde, o = _split(gates, 4)  # views of the blocks, made gates in place:
         c_tilde *= 2  # tanh(a) = 2 sigmoid(2a) - 1, so that one sigmoid does all four
         _sigmoid(gates, out=gates)  # the gates i, f, o ...
         c_tilde *= 2
@@ -181,7 +181,8 @@ class LSTMCell(_Cell):
         c += i * c_tilde  # cell state
         tanh_c = np.tanh(c, out=out["tanh_c"])
         h = np.multiply(o, tanh_c, out=out["h"])  # hidden state
-        return (h, c), {"gates": gates, "c_prev": c_prev, "c": c, "tanh_c": tanh_c, "h": h}
+        kept = {"gates": gates, "c_prev": c_prev, "c": c, "tanh_c": tanh_c, "h": h}
+        return (h, c), kept
 
     def step_backward(self, d_state: tuple, kept: dict, w: dict, out: dict = NEW):
         r"""Back through one step, {eq}`eq-04-dc` and {eq}`eq-04-da`. ``d_state`` is
@@ -197,8 +198,8 @@ class LSTMCell(_Cell):
         H = self.hidden_size
         dc = dc + dh * o * (1 - tanh_c**2)  # eq-04-dc: from c_t+1, and through h_t
         # eq-04-da: dL/d(i, f, c~, o) from c_t = f c_t-1 + i c~ and h_t = o tanh(c_t)
-        d_gates = np.concatenate([dc * c_tilde, dc * c_prev, dc * i, dh * tanh_c], axis=1)
-        da = np.multiply(d_gates, gates * (1 - gates), out=out["a_x"])  # sigmoid' = s(1-s)
+        d_gates = np.hstack([dc * c_tilde, dc * c_prev, dc * i, dh * tanh_c])
+        da = np.multiply(d_gates, gates * (1 - gates), out=out["a_x"])  # s' = s(1-s)
         da[:, 2 * H : 3 * H] = d_gates[:, 2 * H : 3 * H] * (1 - c_tilde**2)  # tanh
         dh_prev = da @ w["weight_hh"]  # eq-04-dh: back through the four W_h.
         return {"a_x": da}, (dh_prev, dc * f)  # dc * f: the carousel, eq-04-six (1)
